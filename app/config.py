@@ -1,0 +1,56 @@
+"""Settings, read from the environment (prefix TEXTBOOK_). There is no global instance:
+`create_app(settings)` receives one, so tests build their own."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TEXTBOOK_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    content_dir: Path = PROJECT_ROOT / "content"
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    static_dir: Path = PROJECT_ROOT / "static"
+    data_dir: Path = Field(default=PROJECT_ROOT / "var", description="SQLite file and the generated secret key live here")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
+    secret_key: str | None = Field(default=None, description="signs the learner cookie; default: generated once into data_dir")
+    cookie_secure: bool = False
+
+    runner_workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    runner_queue: int = 32
+    runner_wall_s: float = 5.0
+    runner_memory_mb: int = 256
+    runner_output_kb: int = 64
+    runner_max_figures: int = 4
+    runner_allow_unsafe: bool = Field(default=False, description="run code without OS isolation (single-user only)")
+
+    log_level: str = "info"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'textbook.sqlite3'}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, else one generated on first start and kept in data_dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key

@@ -1,0 +1,1 @@
+"""Markdown chapters -> Chapter models: parsing, directives, validation and caching."""

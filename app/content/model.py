@@ -1,0 +1,126 @@
+"""The Chapter model: what a loaded chapter is, independent of how it is shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from app.exercises.grading import AnswerKey
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One authoring error, reported by `textbook check` as `path:line: message`."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    number: str | None  # "6.1"; None for unnumbered sections such as Further reading
+    title: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Equation:
+    id: str
+    number: str  # "6.1"
+    title: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    prompt: str  # Markdown source, for the API
+    prompt_html: str
+    solution_html: str
+    hints_html: tuple[str, ...]
+    answer_key: AnswerKey
+    unit_hint: str | None  # shown beside the answer field, e.g. "GB"
+    line: int
+
+
+@dataclass(frozen=True)
+class Snippet:
+    id: str
+    title: str | None
+    code: str  # what the student sees and edits (option lines removed)
+    code_html: str  # Pygments-highlighted
+    expect: tuple[str, ...]  # lines the output must contain (checked by `textbook check`)
+    expect_figures: int
+    line: int
+
+
+@dataclass(frozen=True)
+class InstrumentRef:
+    id: str
+    name: str  # a registered instrument, e.g. "lora-counter"
+    number: str  # "6.1"
+    title: str
+    short_title: str  # for the chapter header, e.g. "LoRA rank"
+    subtitle: str
+    caption_html: str
+    params: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class HtmlBlock:
+    html: str
+    kind: Literal["html"] = "html"
+
+
+@dataclass(frozen=True)
+class DirectiveBlock:
+    kind: Literal["exercise", "snippet", "instrument"]
+    id: str
+
+
+Block = HtmlBlock | DirectiveBlock
+
+
+@dataclass(frozen=True)
+class ChapterLink:
+    slug: str | None  # None when the chapter is announced but not written yet
+    number: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    path: str
+    slug: str
+    volume: int
+    number: int
+    chapters_in_volume: int
+    title: str
+    kicker: str  # the running head, e.g. "Fine-tuning"
+    lede_html: str
+    builds_on: tuple[int, ...]
+    reading_minutes: int
+    next_announced: ChapterLink | None
+    sections: tuple[Section, ...]
+    equations: tuple[Equation, ...]
+    exercises: tuple[Exercise, ...]
+    snippets: tuple[Snippet, ...]
+    instruments: tuple[InstrumentRef, ...]
+    blocks: tuple[Block, ...]
+    mtime_ns: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def exercise(self, exercise_id: str) -> Exercise | None:
+        return next((e for e in self.exercises if e.id == exercise_id), None)
+
+    def snippet(self, snippet_id: str) -> Snippet | None:
+        return next((s for s in self.snippets if s.id == snippet_id), None)
+
+    def instrument(self, instrument_id: str) -> InstrumentRef | None:
+        return next((i for i in self.instruments if i.id == instrument_id), None)

@@ -1,0 +1,98 @@
+"""The `runnable` directive: a Python snippet students edit and run on the server.
+
+    ```runnable lora-algebra
+    #| title: LoRA algebra
+    #| expect: merged == two-path    : True
+    #| figures: 1
+    import numpy as np
+    ...
+    ```
+
+The id follows the directive name. Leading `#| key: value` option lines (Quarto's
+convention) are removed from what the student sees: `title`, `expect` (repeatable;
+a line the output must contain, checked by `textbook check`), `figures` (how many
+figures the run must produce).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
+
+from app.content.model import Snippet
+from app.content.plugins.directive import (
+    DocumentEnv,
+    absolute_line,
+    claim_fences,
+    mark_directive,
+    placeholder,
+    report,
+    require_id,
+)
+from app.content.plugins.highlight import highlight_code
+
+OPTIONS = {"title", "expect", "figures"}
+
+
+def split_options(source: str) -> tuple[dict[str, list[str]], int, str]:
+    """Return (options, how many option lines, the code without them)."""
+    options: dict[str, list[str]] = {}
+    lines = source.splitlines()
+    body_start = 0
+    for body_start, line in enumerate(lines):
+        if not line.startswith("#|"):
+            break
+        key, _, value = line[2:].partition(":")
+        options.setdefault(key.strip(), []).append(value.strip() if not value.startswith(" ") else value[1:])
+    else:
+        body_start = len(lines)
+    return options, body_start, "\n".join(lines[body_start:]).rstrip() + "\n"
+
+
+def collect_snippets(state: StateCore) -> None:
+    env: DocumentEnv = state.env
+    for token, args in list(claim_fences(state, "runnable")):
+        line = absolute_line(token, env)
+        snippet_id = require_id({"id": args.strip()}, token, env, "runnable")
+        mark_directive(token, "snippet", snippet_id or "")
+        if snippet_id is None:
+            continue
+        options, option_lines, code = split_options(token.content)
+        for key in sorted(set(options) - OPTIONS):
+            report(env, line, f"runnable '{snippet_id}': unknown option '#| {key}' (allowed: {', '.join(sorted(OPTIONS))})")
+        if not code.strip():
+            report(env, line, f"runnable '{snippet_id}': the snippet has no code")
+            continue
+        figures_text = (options.get("figures") or ["0"])[-1]
+        if not figures_text.isdigit():
+            report(env, line, f"runnable '{snippet_id}': '#| figures:' must be a whole number, not '{figures_text}'")
+            figures_text = "0"
+        try:
+            compile(code, f"<{snippet_id}>", "exec")
+        except SyntaxError as exc:
+            report(env, line + option_lines + (exc.lineno or 1), f"runnable '{snippet_id}': syntax error: {exc.msg}")
+        env.setdefault("snippets", []).append(
+            Snippet(
+                id=snippet_id,
+                title=(options.get("title") or [None])[-1],
+                code=code,
+                code_html=highlight_code(code, "python"),
+                expect=tuple(options.get("expect", [])),
+                expect_figures=int(figures_text),
+                line=line,
+            )
+        )
+
+
+def render_snippet(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: DocumentEnv) -> str:
+    return placeholder("snippet", tokens[idx].meta.get("id", ""))
+
+
+def runnable_plugin(md: MarkdownIt) -> None:
+    md.core.ruler.after("block", "collect_snippets", collect_snippets)
+    md.add_render_rule("snippet", render_snippet)

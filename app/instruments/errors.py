@@ -1,0 +1,126 @@
+"""The one exception the instruments raise, and the validators that raise it.
+
+Every instrument input passes through one of the ``parse_*`` helpers below, so a
+bad value anywhere surfaces as a single exception type carrying the offending
+field and a sentence a student can act on. The web layer turns it into a 422
+shown inside the instrument; nothing here knows about HTTP beyond that number.
+
+The helpers accept what a plain HTML form submits (strings such as ``"16"`` or
+``"8,192"``) as well as real numbers, because the no-JavaScript path hands the
+server raw text and the same validation must apply to both paths.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+__all__ = [
+    "InstrumentInputError",
+    "parse_bool",
+    "parse_choice",
+    "parse_float",
+    "parse_int",
+]
+
+
+class InstrumentInputError(ValueError):
+    """An instrument input that is malformed or out of range.
+
+    ``field`` names the input (as the form and the JSON API name it) so the page
+    can show the message next to the right control.
+    """
+
+    status_code = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _strip_number_text(raw: str) -> str:
+    # Students type thousands separators ("8,192", "8 192"); they are not errors.
+    return raw.strip().replace(",", "").replace("_", "").replace(" ", "")
+
+
+def parse_int(field: str, raw: object, *, low: int, high: int) -> int:
+    """An integer in ``[low, high]`` from an int or its decimal text."""
+    if isinstance(raw, bool):
+        # bool is an int subclass; True as "1" would hide a wiring bug.
+        raise InstrumentInputError(field, f"must be a whole number from {low:,} to {high:,}.")
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, float) and raw.is_integer():
+        value = int(raw)
+    elif isinstance(raw, str):
+        text = _strip_number_text(raw)
+        if not text:
+            raise InstrumentInputError(field, f"is missing; enter a whole number from {low:,} to {high:,}.")
+        try:
+            value = int(text)
+        except ValueError:
+            raise InstrumentInputError(
+                field, f"must be a whole number from {low:,} to {high:,}, not {raw.strip()!r}."
+            ) from None
+    else:
+        raise InstrumentInputError(field, f"must be a whole number from {low:,} to {high:,}.")
+    if not low <= value <= high:
+        raise InstrumentInputError(field, f"must be between {low:,} and {high:,}; got {value:,}.")
+    return value
+
+
+def parse_float(field: str, raw: object, *, low: float, high: float) -> float:
+    """A finite number in ``[low, high]`` from a number or its decimal text."""
+    if isinstance(raw, bool):
+        raise InstrumentInputError(field, f"must be a number from {low:g} to {high:g}.")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    elif isinstance(raw, str):
+        text = _strip_number_text(raw)
+        if not text:
+            raise InstrumentInputError(field, f"is missing; enter a number from {low:g} to {high:g}.")
+        try:
+            value = float(text)
+        except ValueError:
+            raise InstrumentInputError(
+                field, f"must be a number from {low:g} to {high:g}, not {raw.strip()!r}."
+            ) from None
+    else:
+        raise InstrumentInputError(field, f"must be a number from {low:g} to {high:g}.")
+    if not math.isfinite(value):
+        raise InstrumentInputError(field, f"must be a finite number from {low:g} to {high:g}.")
+    if not low <= value <= high:
+        raise InstrumentInputError(field, f"must be between {low:g} and {high:g}; got {value:g}.")
+    return value
+
+
+_TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
+_FALSE_WORDS = frozenset({"0", "false", "off", "no", ""})
+
+
+def parse_bool(field: str, raw: object) -> bool:
+    """A checkbox value: a bool, or the words browsers and query strings use."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str):
+        word = raw.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    raise InstrumentInputError(field, "must be on or off (true or false).")
+
+
+def parse_choice(field: str, raw: object, choices: Iterable[str]) -> str:
+    """One of ``choices``, compared without case or surrounding spaces."""
+    options = tuple(choices)
+    if isinstance(raw, str):
+        word = raw.strip().lower()
+        for option in options:
+            if option.lower() == word:
+                return option
+    listed = ", ".join(options)
+    raise InstrumentInputError(field, f"must be one of {listed}; got {raw!r}.")

@@ -1,0 +1,82 @@
+"""create_app(settings): the only place that wires the parts together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.config import Settings
+from app.content.loader import ChapterLibrary
+from app.content.markdown import build_markdown
+from app.instruments.catalog import INSTRUMENT_CATALOG
+from app.runner.pool import RunnerPool
+from app.storage import ProgressStore
+from app.web.errors import install_error_handlers
+from app.web.learner import LearnerCookie
+from app.web.routes import api, exercises, instruments, pages, runner
+from app.web.state import AppState
+from app.web.templating import build_templates
+
+log = logging.getLogger("textbook")
+
+
+def runner_limits(settings: Settings):  # noqa: ANN201 - RunnerLimits
+    from app.runner.protocol import RunnerLimits
+
+    return RunnerLimits(
+        wall_s=settings.runner_wall_s,
+        memory_mb=settings.runner_memory_mb,
+        output_bytes=settings.runner_output_kb * 1024,
+        max_figures=settings.runner_max_figures,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    library = ChapterLibrary(settings.content_dir, build_markdown(INSTRUMENT_CATALOG))
+    store = ProgressStore(settings.resolved_database_url())
+    pool = RunnerPool(
+        runner_limits(settings),
+        workers=settings.runner_workers,
+        queue_size=settings.runner_queue,
+        allow_unsafe=settings.runner_allow_unsafe,
+    )
+    state = AppState(
+        settings=settings,
+        library=library,
+        templates=build_templates(settings.templates_dir),
+        store=store,
+        learners=LearnerCookie(settings.resolved_secret_key(), settings.cookie_secure),
+        runner=pool,
+        version=__version__,
+        extra={},
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.start()
+        log.info("runner isolation: %s", pool.status().describe())
+        library.chapters()  # render and cache every chapter before the first request
+        try:
+            yield
+        finally:
+            await pool.close()
+            store.close()
+
+    app = FastAPI(
+        title="AI // Encyclopedia",
+        version=__version__,
+        description="An interactive machine-learning textbook that runs its own numbers.",
+        lifespan=lifespan,
+    )
+    app.state.textbook = state
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+    for module in (pages, exercises, instruments, runner, api):
+        app.include_router(module.router)
+    return app

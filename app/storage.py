@@ -1,0 +1,174 @@
+"""The progress store: every attempt a learner makes, one transaction each.
+
+SQLite by default (WAL mode, so readers never block the writer); any SQLAlchemy URL
+works, so PostgreSQL is a setting away. Pure persistence: no HTTP, no grading.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import make_url
+
+metadata = MetaData()
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("learner_id", String(64), nullable=False),
+    Column("exercise_id", String(128), nullable=False),
+    Column("answer", String(200), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_attempts_learner_exercise", "learner_id", "exercise_id", "id"),
+)
+
+reveals = Table(
+    "solution_reveals",
+    metadata,
+    Column("learner_id", String(64), primary_key=True),
+    Column("exercise_id", String(128), primary_key=True),
+    Column("created_at", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    exercise_id: str
+    answer: str
+    verdict: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ExerciseRecord:
+    """What a learner has done on one exercise: the last attempt and whether it was ever solved."""
+
+    last: Attempt
+    solved: bool
+    revealed: bool
+    attempts: int
+
+
+def _enable_sqlite_wal(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+class ProgressStore:
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url)
+        self.is_sqlite = url.get_backend_name() == "sqlite"
+        if self.is_sqlite and url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(url, pool_pre_ping=True)
+        if self.is_sqlite:
+            _enable_sqlite_wal(self.engine)
+        metadata.create_all(self.engine)
+
+    def record_attempt(self, learner_id: str, exercise_id: str, answer: str, verdict: str) -> Attempt:
+        attempt = Attempt(exercise_id=exercise_id, answer=answer, verdict=verdict, created_at=time.time())
+        with self.engine.begin() as connection:
+            connection.execute(
+                attempts.insert().values(
+                    learner_id=learner_id,
+                    exercise_id=exercise_id,
+                    answer=answer,
+                    verdict=verdict,
+                    created_at=attempt.created_at,
+                )
+            )
+        return attempt
+
+    def record_reveal(self, learner_id: str, exercise_id: str) -> None:
+        with self.engine.begin() as connection:
+            exists = connection.execute(
+                select(reveals.c.learner_id).where(reveals.c.learner_id == learner_id, reveals.c.exercise_id == exercise_id)
+            ).first()
+            if exists is None:
+                connection.execute(reveals.insert().values(learner_id=learner_id, exercise_id=exercise_id, created_at=time.time()))
+
+    def records(self, learner_id: str, exercise_ids: list[str]) -> dict[str, ExerciseRecord]:
+        """Per exercise the learner has attempted: last attempt, ever solved, revealed, count."""
+        if not exercise_ids:
+            return {}
+        with self.engine.connect() as connection:
+            summary = connection.execute(
+                select(
+                    attempts.c.exercise_id,
+                    func.max(attempts.c.id),
+                    func.count(),
+                    func.sum((attempts.c.verdict == "correct").cast(Integer)),
+                )
+                .where(attempts.c.learner_id == learner_id, attempts.c.exercise_id.in_(exercise_ids))
+                .group_by(attempts.c.exercise_id)
+            ).all()
+            last_ids = [row[1] for row in summary]
+            last_rows = {
+                row.id: row
+                for row in connection.execute(select(attempts).where(attempts.c.id.in_(last_ids))).all()
+            } if last_ids else {}
+            revealed = {
+                row[0]
+                for row in connection.execute(
+                    select(reveals.c.exercise_id).where(reveals.c.learner_id == learner_id, reveals.c.exercise_id.in_(exercise_ids))
+                ).all()
+            }
+        records: dict[str, ExerciseRecord] = {}
+        for exercise_id, last_id, count, solved in summary:
+            row = last_rows[last_id]
+            records[exercise_id] = ExerciseRecord(
+                last=Attempt(exercise_id=row.exercise_id, answer=row.answer, verdict=row.verdict, created_at=row.created_at),
+                solved=bool(solved),
+                revealed=exercise_id in revealed,
+                attempts=int(count),
+            )
+        return records
+
+    def attempt_count(self, learner_id: str | None = None) -> int:
+        query = select(func.count()).select_from(attempts)
+        if learner_id is not None:
+            query = query.where(attempts.c.learner_id == learner_id)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def reset(self, learner_id: str) -> int:
+        """Forget everything a learner did; returns how many attempts were removed."""
+        with self.engine.begin() as connection:
+            removed = connection.execute(delete(attempts).where(attempts.c.learner_id == learner_id)).rowcount
+            connection.execute(delete(reveals).where(reveals.c.learner_id == learner_id))
+        return int(removed or 0)
+
+    def healthy(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(1))
+            return True
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        self.engine.dispose()

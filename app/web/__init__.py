@@ -1,0 +1,1 @@
+"""HTTP glue: the only package besides app/main.py that imports FastAPI."""

@@ -1,0 +1,49 @@
+"""The chapter page's context: the chapter plus this learner's state of every interactive part.
+
+Every route that answers with the whole chapter (the page itself and the no-JS
+form posts of exercises, instruments and snippets) builds its context here, passing
+the one part it changed as an override.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from app.content.model import Chapter
+from app.exercises.progress import ExerciseState, chapter_progress, chapter_states
+from app.web.instrument_views import InstrumentView, initial_view
+from app.web.state import AppState
+
+
+def exercise_numbers(chapter: Chapter) -> dict[str, str]:
+    return {e.id: f"{chapter.number}.{i}" for i, e in enumerate(chapter.exercises, start=1)}
+
+
+def chapter_context(
+    state: AppState,
+    request: Request,
+    chapter: Chapter,
+    learner_id: str | None,
+    *,
+    exercise_states: dict[str, ExerciseState] | None = None,
+    snippet_runs: dict[str, Any] | None = None,
+    instrument_views: dict[str, InstrumentView] | None = None,
+) -> dict[str, Any]:
+    records = state.store.records(learner_id, [e.id for e in chapter.exercises]) if learner_id else {}
+    previous_chapter, next_chapter = state.library.neighbours(chapter)
+    views = {i.id: initial_view(i) for i in chapter.instruments}
+    views.update(instrument_views or {})
+    return {
+        "chapter": chapter,
+        "previous_chapter": previous_chapter,
+        "next_chapter": next_chapter,
+        "exercise_numbers": exercise_numbers(chapter),
+        "exercise_states": {**chapter_states(chapter, records), **(exercise_states or {})},
+        "progress": chapter_progress(chapter, records) if learner_id else None,
+        "snippet_runs": snippet_runs or {},
+        "instrument_views": views,
+        "runner_status": state.runner.status() if state.runner else None,
+        "limits": state.runner.limits if state.runner else None,
+    }

@@ -1,0 +1,29 @@
+"""Reading form posts safely: a body that is too large or not a form is a 4xx, never a 500."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from app.errors import BadInput, PayloadTooLarge
+
+MAX_FORM_BYTES = 64 * 1024
+
+
+async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
+    """The posted fields as strings (the last value wins); files are refused."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"That form is larger than {max_bytes // 1024} KB.")
+    content_type = request.headers.get("content-type", "")
+    if content_type and not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        raise BadInput("Send this form as application/x-www-form-urlencoded.")
+    try:
+        form = await request.form(max_files=0, max_fields=50)
+    except Exception as exc:  # starlette raises several parser errors
+        raise BadInput(f"The form could not be read: {exc}") from exc
+    fields: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            raise BadInput("This form does not take files.")
+        fields[key] = value
+    return fields

@@ -1,0 +1,1 @@
+"""One router per area: pages, exercises, instruments, runner, api."""

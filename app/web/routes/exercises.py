@@ -1,0 +1,114 @@
+"""Exercises: grade an answer, save the attempt, answer with the verdict in place.
+
+HTMX gets the result fragment; a plain form post gets the whole chapter with the
+verdict filled in (the form's action carries the #anchor that scrolls to it); the
+JSON API gets the verdict as data.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.content.model import Chapter, Exercise
+from app.errors import BadInput, NotFound
+from app.exercises.grading import Grade, grade_answer
+from app.exercises.progress import ExerciseState, state_after_grade
+from app.web.chapter_page import chapter_context
+from app.web.forms import read_form
+from app.web.htmx import is_htmx, render
+from app.web.routes.pages import find_chapter
+from app.web.state import AppState, app_state
+
+router = APIRouter()
+
+MAX_ANSWER_CHARS = 200
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: str = Field(max_length=MAX_ANSWER_CHARS, description="What the student typed, e.g. '112 GB'")
+
+
+class CheckResponse(BaseModel):
+    verdict: str = Field(description="correct, incorrect or unreadable")
+    feedback: str
+    solution_html: str | None = Field(description="The worked solution, once the answer is correct")
+
+
+def find_exercise(chapter: Chapter, exercise_id: str) -> Exercise:
+    exercise = chapter.exercise(exercise_id)
+    if exercise is None:
+        raise NotFound(f"Chapter “{chapter.title}” has no exercise “{exercise_id}”.")
+    return exercise
+
+
+def check_answer(state: AppState, learner_id: str, exercise: Exercise, answer: str) -> Grade:
+    """Grade and save one attempt (one transaction)."""
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise BadInput(f"That answer is {len(answer)} characters long; answers are at most {MAX_ANSWER_CHARS}.", field="answer")
+    grade = grade_answer(exercise.answer_key, answer)
+    state.store.record_attempt(learner_id, exercise.id, answer, grade.verdict)
+    return grade
+
+
+def respond(
+    request: Request, state: AppState, chapter: Chapter, exercise: Exercise, exercise_state: ExerciseState, learner_id: str, is_new: bool
+) -> HTMLResponse:
+    if is_htmx(request):
+        context = {"chapter": chapter, "exercise": exercise, "state": exercise_state}
+        response = render(request, state.templates, "_exercise_result.html", context)
+    else:
+        context = chapter_context(state, request, chapter, learner_id, exercise_states={exercise.id: exercise_state})
+        response = render(request, state.templates, "chapter.html", context)
+    if is_new:
+        state.learners.attach(response, learner_id)
+    return response
+
+
+@router.post("/chapters/{slug}/exercises/{exercise_id}", response_class=HTMLResponse, include_in_schema=False)
+async def submit_answer(slug: str, exercise_id: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+    chapter = find_chapter(state, slug)
+    exercise = find_exercise(chapter, exercise_id)
+    form = await read_form(request)
+    answer = form.get("answer", "")
+    learner_id, is_new = state.learners.ensure(request)
+    record = state.store.records(learner_id, [exercise.id]).get(exercise.id) if not is_new else None
+    grade = check_answer(state, learner_id, exercise, answer)
+    exercise_state = state_after_grade(answer, grade, revealed=bool(record and record.revealed))
+    return respond(request, state, chapter, exercise, exercise_state, learner_id, is_new)
+
+
+@router.post("/chapters/{slug}/exercises/{exercise_id}/solution", response_class=HTMLResponse, include_in_schema=False)
+def reveal_solution(slug: str, exercise_id: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+    chapter = find_chapter(state, slug)
+    exercise = find_exercise(chapter, exercise_id)
+    learner_id = state.learners.read(request)
+    record = state.store.records(learner_id, [exercise.id]).get(exercise.id) if learner_id else None
+    if learner_id is None or record is None:
+        raise BadInput("Try an answer first; the worked solution opens after an attempt.", field="answer")
+    state.store.record_reveal(learner_id, exercise.id)
+    grade = grade_answer(exercise.answer_key, record.last.answer)
+    exercise_state = ExerciseState(answer=record.last.answer, verdict=record.last.verdict, feedback=grade.feedback, show_solution=True)
+    return respond(request, state, chapter, exercise, exercise_state, learner_id, False)
+
+
+@router.post("/api/exercises/{exercise_id}/check", response_model=CheckResponse, tags=["exercises"])
+def check_exercise(exercise_id: str, body: CheckRequest, request: Request, state: AppState = Depends(app_state)) -> Response:
+    """Grade an answer. The worked solution is included once the answer is correct."""
+    found = state.library.find_exercise(exercise_id)
+    if found is None:
+        raise NotFound(f"There is no exercise “{exercise_id}”.")
+    _, exercise = found
+    learner_id, is_new = state.learners.ensure(request)
+    grade = check_answer(state, learner_id, exercise, body.answer)
+    payload = CheckResponse(
+        verdict=grade.verdict,
+        feedback=grade.feedback,
+        solution_html=exercise.solution_html if grade.verdict == "correct" else None,
+    )
+    response = JSONResponse(payload.model_dump())
+    if is_new:
+        state.learners.attach(response, learner_id)
+    return response

@@ -1,0 +1,62 @@
+"""Pages: the volume index and a chapter."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+
+from app.content.plugins.highlight import pygments_css
+from app.errors import NotFound
+from app.exercises.progress import chapter_progress
+from app.web.chapter_page import chapter_context
+from app.web.htmx import render
+from app.web.state import AppState, app_state
+
+router = APIRouter(include_in_schema=False)
+
+
+def find_chapter(state: AppState, slug: str):  # noqa: ANN201 - returns Chapter
+    chapter = state.library.chapter(slug)
+    if chapter is None:
+        raise NotFound(f"There is no chapter called “{slug}”. The index lists the chapters that exist.")
+    return chapter
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
+    learner = state.learners.read(request)
+    chapters = state.library.chapters()
+    entries = []
+    for chapter in chapters:
+        progress = None
+        if learner and chapter.exercises:
+            records = state.store.records(learner, [e.id for e in chapter.exercises])
+            progress = chapter_progress(chapter, records)
+        entries.append({"chapter": chapter, "progress": progress})
+    volume = chapters[0].volume if chapters else 2
+    return render(request, state.templates, "index.html", {"chapters": entries, "volume": volume})
+
+
+@router.get("/chapters/{slug}", response_class=HTMLResponse)
+def chapter_page(slug: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
+    chapter = find_chapter(state, slug)
+    learner = state.learners.read(request)
+    return render(request, state.templates, "chapter.html", chapter_context(state, request, chapter, learner))
+
+
+@router.post("/progress/reset")
+def reset_progress(request: Request, next: str = Form("/"), state: AppState = Depends(app_state)) -> RedirectResponse:
+    learner = state.learners.read(request)
+    if learner:
+        state.store.reset(learner)
+    # Only ever redirect within this site.
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/assets/pygments.css")
+def highlight_css() -> PlainTextResponse:
+    return PlainTextResponse(_PYGMENTS_CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+
+_PYGMENTS_CSS = pygments_css()

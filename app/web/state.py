@@ -1,0 +1,33 @@
+"""AppState: the parts one app instance is wired from, reachable from every route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from jinja2 import Environment
+
+from app.config import Settings
+from app.content.loader import ChapterLibrary
+from app.web.learner import LearnerCookie
+
+if TYPE_CHECKING:
+    from app.runner.pool import RunnerPool
+    from app.storage import ProgressStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    library: ChapterLibrary
+    templates: Environment
+    store: ProgressStore
+    learners: LearnerCookie
+    runner: RunnerPool
+    version: str
+    extra: dict[str, Any]
+
+
+def app_state(request: Request) -> AppState:
+    return request.app.state.textbook
