@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -25,6 +26,8 @@ def serve(settings: Settings, reload: bool) -> int:
 def check(settings: Settings, run_snippets: bool) -> int:
     from app.content.check import check_content
 
+    # Problems are printed below as path:line: message; the loader's log lines would repeat them.
+    logging.getLogger("app.content.loader").setLevel(logging.ERROR)
     problems = check_content(settings, run_snippets=run_snippets)
     for problem in problems:
         print(problem)

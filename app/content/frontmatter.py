@@ -96,7 +96,7 @@ def parse_front_matter(source: str | None) -> tuple[FrontMatter | None, list[Fie
         problems.append(FieldProblem(lines.get(str(key), 1), f"front matter: unknown field '{key}'"))
     if number is not None and total is not None and number > total:
         problems.append(FieldProblem(lines.get("number", 1), f"front matter: chapter {number} is beyond chapters_in_volume {total}"))
-    if problems or None in (title, volume, number, slug, total, lede):
+    if None in (title, volume, number, slug, total, lede):
         return None, problems
     return (
         FrontMatter(
@@ -110,5 +110,5 @@ def parse_front_matter(source: str | None) -> tuple[FrontMatter | None, list[Fie
             builds_on=tuple(builds_on),
             next=nxt,
         ),
-        [],
+        problems,
     )

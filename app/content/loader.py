@@ -52,6 +52,7 @@ def load_chapter(path: Path, md: MarkdownIt, display_path: str | None = None) ->
     lede_env: DocumentEnv = {"chapter_number": front.number, "line_offset": 1, "nested": True}  # type: ignore[typeddict-unknown-key]
     lede_html = md.render(front.lede, lede_env)
     problems += [Problem(shown, line, message) for line, message in env.get("problems", []) + lede_env.get("problems", [])]
+    problems.sort(key=lambda p: p.line)
     blocks = split_blocks(html)
     exercises = tuple(env.get("exercises", []))
     snippets = tuple(env.get("snippets", []))

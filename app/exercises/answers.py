@@ -47,7 +47,7 @@ from app.exercises.units import (
     lookup_unit,
 )
 
-__all__ = ["MAX_LENGTH", "ParsedAnswer", "UnreadableAnswer", "parse_answer"]
+__all__ = ["MAX_LENGTH", "ParsedAnswer", "UnreadableAnswer", "parse_answer", "quote"]
 
 MAX_LENGTH = 200
 
@@ -87,7 +87,7 @@ _NUMBER = re.compile(
     )
     (?:
         [eE](?P<e_exponent>[+-]?\d+)
-      | [ ]?[x×*][ ]?10[ ]?(?:\^|\*\*)[ ]?(?P<ten_exponent>[+-]?\d+)
+      | [ ]?[xX×*][ ]?10[ ]?(?:\^|\*\*)[ ]?(?P<ten_exponent>[+-]?\d+)
       | [ ]?(?:\^|\*\*)[ ]?(?P<power>[+-]?\d+)
     )?
     """,
@@ -96,8 +96,10 @@ _NUMBER = re.compile(
 
 _MINUS_SIGNS = "\u2212\u2010\u2011\u2012\u2013\ufe63\uff0d"
 _TIMES_SIGNS = "\u00b7\u22c5\u2219"  # middle dots used as multiplication
-_SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9", "⁻": "-", "⁺": "+"}
-_APPROXIMATELY = ("~", "≈", "≃", "∼", "=", "approximately ", "approx. ", "approx ", "about ", "around ", "roughly ", "ca. ")
+_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+"))
+_APPROXIMATELY = (
+    "~", "≈", "≃", "∼", "=", "approximately ", "approx. ", "approx ", "about ", "around ", "roughly ", "ca. ",
+)  # fmt: skip
 _ARITHMETIC = "+-*/×^()="
 
 _HINTS: dict[Dimension, str] = {
@@ -121,7 +123,7 @@ def parse_answer(text: str, quantity: Quantity = "number") -> ParsedAnswer:
     match = _NUMBER.match(body)
     if match is None:
         raise UnreadableAnswer(
-            f"We couldn't find a number at the start of “{typed}”. "
+            f"We couldn't find a number at the start of {quote(typed)}. "
             "Type a number such as 112, 0.39 or 1.12e2, optionally followed by a unit."
         )
     value = _number_value(match)
@@ -131,12 +133,14 @@ def parse_answer(text: str, quantity: Quantity = "number") -> ParsedAnswer:
         return ParsedAnswer(value, None, None, typed)
     if rest[0] == "," and rest[1:2].isdigit():
         raise UnreadableAnswer(
-            f"We read {read} and then “{rest}”. Use a point for decimals (65.5); "
+            f"We read {read} and then {quote(rest)}. Use a point for decimals (65.5); "
             "a comma only groups thousands (65,536)."
         )
+    if rest[0] in ".0123456789":
+        raise UnreadableAnswer(f"We read {read} and then {quote(rest)}. Type a single number.")
     if rest[0] in _ARITHMETIC and len(rest) > 1:
         raise UnreadableAnswer(
-            f"We read {read} and then “{rest}”. Do the arithmetic first and type a single number."
+            f"We read {read} and then {quote(rest)}. Do the arithmetic first and type a single number."
         )
     unit_text = rest.rstrip(".!").strip()  # a sentence's full stop is not part of the unit
     if not unit_text:
@@ -144,12 +148,17 @@ def parse_answer(text: str, quantity: Quantity = "number") -> ParsedAnswer:
     return _with_unit(value, unit_text, quantity, typed, read)
 
 
+def quote(text: str, limit: int = 40) -> str:
+    """Echo typed text in feedback, cut short so a pasted paragraph doesn't fill the page."""
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
 def _with_unit(value: float, unit_text: str, quantity: Quantity, typed: str, read: str) -> ParsedAnswer:
     dimension = DIMENSION_OF[quantity]
     found = lookup_unit(unit_text, dimension)
     if found is None and dimension == "memory" and is_bare_scale_letter(unit_text):
         raise UnreadableAnswer(
-            f"We read {read}, but “{unit_text}” on its own is not a unit of memory: "
+            f"We read {read}, but {quote(unit_text)} on its own is not a unit of memory: "
             f"write {unit_text.upper()}B (decimal, powers of 1000) or {unit_text.upper()}iB (binary, powers of 1024)."
         )
     if found is None:
@@ -158,7 +167,7 @@ def _with_unit(value: float, unit_text: str, quantity: Quantity, typed: str, rea
             if other != dimension and (found := lookup_unit(unit_text, other)) is not None:
                 break
     if found is None:
-        raise UnreadableAnswer(f"We read the number {read}, but not “{unit_text}”. {_HINTS[dimension]}")
+        raise UnreadableAnswer(f"We read the number {read}, but not {quote(unit_text)}. {_HINTS[dimension]}")
     unit, multiplier = found
     return ParsedAnswer(value * multiplier, unit.symbol, unit.dimension, typed)
 

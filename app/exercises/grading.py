@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from app.exercises.answers import ParsedAnswer, UnreadableAnswer, parse_answer
+from app.exercises.answers import ParsedAnswer, UnreadableAnswer, parse_answer, quote
 from app.exercises.units import (
     DIMENSION_OF,
     QUANTITIES,
@@ -148,24 +148,28 @@ def answer_key_from_spec(spec: Mapping[str, object]) -> AnswerKey:
 
 def parse_tolerance(raw: object) -> tuple[float, ToleranceMode]:
     """``"2%"`` -> (0.02, relative); ``"±0.005"`` -> (0.005, absolute); ``0`` -> exact."""
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw == 0:
-        return 0.0, "relative"
-    if not isinstance(raw, str):
+    looks_like = f"tolerance {raw!r} must look like '1%' (relative) or '±0.005' (absolute)"
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if raw == 0:
+            return 0.0, "relative"
         raise AnswerSpecError(
             f"tolerance {raw!r} is ambiguous: write '{raw}%' for a relative tolerance or '±{raw}' for an absolute one"
         )
+    if not isinstance(raw, str):
+        raise AnswerSpecError(looks_like)
     text = raw.strip()
     mode: ToleranceMode
     if text.endswith("%"):
         mode, number, scale = "relative", text[:-1], 0.01
-    elif text.startswith(("±", "+-", "+/-")):
-        mode, number, scale = "absolute", text.lstrip("±+/").removeprefix("-") if text[0] == "+" else text[1:], 1.0
     else:
-        raise AnswerSpecError(f"tolerance {raw!r} must look like '1%' (relative) or '±0.005' (absolute)")
+        prefix = next((p for p in ("±", "+/-", "+-") if text.startswith(p)), None)
+        if prefix is None:
+            raise AnswerSpecError(looks_like)
+        mode, number, scale = "absolute", text[len(prefix) :], 1.0
     try:
         amount = float(number.strip())
     except ValueError:
-        raise AnswerSpecError(f"tolerance {raw!r} must look like '1%' (relative) or '±0.005' (absolute)") from None
+        raise AnswerSpecError(looks_like) from None
     if not math.isfinite(amount) or amount < 0:
         raise AnswerSpecError(f"tolerance {raw!r} must be a finite, non-negative amount")
     if mode == "relative" and amount >= 100:
@@ -254,7 +258,7 @@ def grade_answer(key: AnswerKey, text: str) -> Grade:
         return Grade("unreadable", exc.message, None, "unreadable")
     dimension = DIMENSION_OF[key.quantity]
     if parsed.dimension is not None and parsed.dimension != dimension:
-        feedback = f"“{parsed.text}” is {_READ_AS[parsed.dimension]}, but this question asks for {_asked_for(key)}."
+        feedback = f"{quote(parsed.text)} is {_READ_AS[parsed.dimension]}, but this question asks for {_asked_for(key)}."
         return Grade("incorrect", feedback, parsed, "incompatible_unit")
     value = _in_key_unit(parsed, key)
     shown = _shown(parsed, value, key)
@@ -272,7 +276,8 @@ def grade_answer(key: AnswerKey, text: str) -> Grade:
         found = diagnose(attempt)
         if found is not None:
             return Grade("incorrect", found[1], parsed, found[0])
-    return Grade("incorrect", *_describe_miss(attempt), parsed)  # type: ignore[arg-type]
+    reason, feedback = _describe_miss(attempt)
+    return Grade("incorrect", feedback, parsed, reason)
 
 
 def format_expected(key: AnswerKey) -> str:
@@ -349,7 +354,7 @@ class _Attempt:
     tolerance: float  # relative, for diagnoses
 
     def lands_on(self, target: float) -> bool:
-        return abs(self.value - target) <= self.tolerance * abs(target)
+        return _near(self.value, target, self.tolerance)
 
     def off_by(self, factor: float) -> Literal["large", "small"] | None:
         """Whether the answer is `factor` times too large or too small."""
@@ -360,6 +365,10 @@ class _Attempt:
         if self.lands_on(self.key.value / factor):
             return "small"
         return None
+
+
+def _near(actual: float, target: float, relative: float) -> bool:
+    return abs(actual - target) <= relative * abs(target)
 
 
 def _diagnose_sign(attempt: _Attempt) -> tuple[Reason, str] | None:
@@ -373,6 +382,7 @@ _UNIT_SIZES = {
     "TB": "10^12 bytes", "PB": "10^15 bytes", "KiB": "2^10 bytes", "MiB": "2^20 bytes",
     "GiB": "2^30 bytes", "TiB": "2^40 bytes", "PiB": "2^50 bytes",
 }  # fmt: skip
+_UNIT_WORDS = {"B": "bytes", "bit": "bits"}
 _SCALE_NAMES = {"k": "thousands", "M": "millions", "B": "billions", "T": "trillions"}
 
 
@@ -385,32 +395,45 @@ def _diagnose_bare_unit(attempt: _Attempt) -> tuple[Reason, str] | None:
     key_unit = _key_unit(key)
     number = format_number(parsed.value)
     for unit in units_of(dimension):
-        if unit.symbol in (key.unit, None) or not attempt.lands_on_key(convert(parsed.value, unit, key_unit)):
+        # A plain count is skipped: "65536" for a key in millions is a factor of 10^6, said below.
+        if unit.symbol is None or unit.symbol == key.unit:
             continue
+        if not _near(convert(parsed.value, unit, key_unit), key.value, attempt.tolerance):
+            continue
+        symbol, key_symbol = unit.symbol, key.unit or ""
         if dimension == "amount":
             typed = format_value(parsed.value, unit, "number")
             return "bare_unit", (
                 f"With no suffix we read {number} as {attempt.shown}. "
-                f"If you meant {_SCALE_NAMES[unit.symbol or '']}, type the suffix too: “{typed}”."
+                f"If you meant {_SCALE_NAMES[symbol]}, type the suffix too: “{typed}”."
             )
         typed = format_value(parsed.value, unit, key.quantity)
-        if "i" in (unit.symbol or "") and "i" not in (key.unit or ""):
+        if {_prefix_kind(symbol), _prefix_kind(key_symbol)} == {"binary", "decimal"}:
             return "bare_unit", (
-                f"{number} looks like the size in {unit.symbol} ({_UNIT_SIZES[unit.symbol or '']}), but this "
-                f"question asks for {key.unit} ({_UNIT_SIZES[key.unit or '']}). "
-                f"Convert it, or type the unit too: “{typed}”."
+                f"{number} looks like the size in {symbol} ({_UNIT_SIZES[symbol]}), but this question asks for "
+                f"{key_symbol} ({_UNIT_SIZES[key_symbol]}). Convert it, or type the unit too: “{typed}”."
             )
         return "bare_unit", (
-            f"With no unit we read {number} as {key.unit}, but it is the answer in {_UNIT_SIZES.get(unit.symbol or '', unit.symbol)}. "
-            f"Type the unit too (“{typed}”) or convert to {key.unit}."
+            f"With no unit we read {number} as {key_symbol}, but it is the answer in "
+            f"{_UNIT_WORDS.get(symbol, symbol)}. Type the unit too (“{typed}”) or convert to {key_symbol}."
         )
     return None
 
 
+def _prefix_kind(symbol: str) -> Literal["binary", "decimal", "none"]:
+    if symbol.endswith("iB"):
+        return "binary"
+    return "decimal" if symbol in ("kB", "MB", "GB", "TB", "PB") else "none"
+
+
+_PREFIX_PAIRS = (("KiB", "kB"), ("MiB", "MB"), ("GiB", "GB"), ("TiB", "TB"), ("PiB", "PB"))
+
+
 def _diagnose_binary_prefix(attempt: _Attempt) -> tuple[Reason, str] | None:
-    if DIMENSION_OF[attempt.key.quantity] != "memory":
-        return None
-    for power, (binary, decimal) in enumerate((("KiB", "kB"), ("MiB", "MB"), ("GiB", "GB"), ("TiB", "TB")), start=1):
+    """GiB for GB: off by 1.024^3 exactly when the question is in GB or GiB (1.024^4 for TB, ...)."""
+    for power, (binary, decimal) in enumerate(_PREFIX_PAIRS, start=1):
+        if attempt.key.unit not in (binary, decimal):
+            continue
         factor = 1.024**power
         if attempt.off_by(factor) is not None:
             return "binary_prefix", (

@@ -15,6 +15,7 @@ class ExerciseState:
     verdict: str | None
     feedback: str
     show_solution: bool
+    error: str | None = None  # input refused before grading (shown in place, nothing saved)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,7 @@ def convert(value: float, source: Unit, target: Unit) -> float:
 
 def format_number(value: float, digits: int = 6) -> str:
     """Whole numbers with thousands commas ("65,536"), others to `digits` significant digits."""
+    value = float(value)
     if not math.isfinite(value):
         return str(value)
     # What the student typed exactly stays exact: 16777216 must not echo as 16,777,200.

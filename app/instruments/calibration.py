@@ -17,7 +17,8 @@ estimate?". Bands differ because the sources differ:
   each size they tried. For 16-bit LoRA the frozen weights dominate: ±20%. For
   QLoRA our stock Hugging Face + PEFT + bitsandbytes estimate may sit above
   their floor, up to 1.5x, or a little below it (0.8x) where their model of
-  that size is bigger than a Llama-2-shaped one (27B is Gemma 2, 256K vocab).
+  that size is bigger than a Llama-2-shaped one (their 27B row is presumably
+  Gemma, whose 256K vocabulary a 32K-vocabulary shape does not carry).
 
 Both framework tables are keyed by size alone, so each row is read at that size
 through the bare-count path (a Llama-2-like shape with a 32K vocabulary). At a

@@ -240,7 +240,9 @@ def approximate_architecture(params_billion: float) -> Architecture:
 
     A block of this shape holds about ``12 * hidden**2`` parameters (4h^2 of
     attention + 3 * h * 8h/3 of MLP), so ``params ~= 12 * layers * hidden**2``;
-    with ``hidden = 128 * layers`` that gives ``hidden = (128 * params / 12)**(1/3)``.
+    with ``hidden = 128 * layers`` that gives ``hidden = (128 * params / 12)**(1/3)``,
+    rounded to a multiple of 128. The layer count is then whatever fills the
+    parameters left after the embedding and LM head.
     Callers that need the exact count use the number they were given; this shape
     only supplies the widths that activation memory and LoRA sizes depend on.
     """
@@ -248,12 +250,15 @@ def approximate_architecture(params_billion: float) -> Architecture:
     billions = parse_float("params_b", params_billion, low=low, high=high)
     params = billions * 1e9
     hidden = max(128, round((_HIDDEN_PER_LAYER * params / 12) ** (1 / 3) / 128) * 128)
-    layers = max(1, round(params / (12 * hidden * hidden)))
     intermediate = max(256, math.ceil(_MLP_RATIO * hidden / 256) * 256)
     heads = hidden // 128
+    # Layers fill what the embedding and LM head leave (a quarter of a 1B model).
+    per_layer = 4 * hidden * hidden + 3 * hidden * intermediate + 2 * hidden
+    body = params - 2 * _APPROX_VOCAB * hidden - hidden
+    layers = max(1, round(body / per_layer))
     return Architecture(
         model_id=f"{billions:g}b",
-        display_name=f"{billions:g}B (approximate Llama-style shape)",
+        display_name=f"{billions:g}B-parameter model",
         hidden_size=hidden,
         intermediate_size=intermediate,
         num_layers=layers,

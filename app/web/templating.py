@@ -6,6 +6,11 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from app.instruments.formatting import format_gb, format_percent
+from app.instruments.models import LINEAR_MODULES, get_model, list_models
+from app.instruments.nf4 import BLOCK_SIZES
+from app.instruments.vram import PART_LABELS
+
 
 def two_digits(number: int) -> str:
     return f"{number:02d}"
@@ -35,6 +40,11 @@ def chapter_range(numbers: tuple[int, ...]) -> str:
     return "Ch " + ", ".join(f"{n:02d}" for n in ordered)
 
 
+def is_on(value: object) -> bool:
+    """A checkbox setting as it arrives from a default (bool) or a form ("1"/"0")."""
+    return value is True or str(value).strip().lower() in ("1", "true", "on", "yes")
+
+
 def build_templates(templates_dir: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
@@ -44,5 +54,15 @@ def build_templates(templates_dir: Path) -> Environment:
         lstrip_blocks=True,
         auto_reload=True,
     )
-    env.filters.update(two_digits=two_digits, roman=roman, thousands=thousands, chapter_range=chapter_range)
+    env.filters.update(
+        two_digits=two_digits,
+        roman=roman,
+        thousands=thousands,
+        chapter_range=chapter_range,
+        percent=format_percent,
+        gb=format_gb,
+        on=is_on,
+        model_name=lambda model_id: get_model(model_id).display_name,
+    )
+    env.globals.update(model_presets=list_models(), linear_modules=LINEAR_MODULES, block_sizes=BLOCK_SIZES, part_labels=PART_LABELS)
     return env

@@ -30,7 +30,7 @@ def to_mathml(latex: str, display: bool) -> str:
     try:
         mathml = convert(latex, display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises many private error types
-        reason = str(exc) or type(exc).__name__
+        reason = str(exc) or "an unbalanced brace or an incomplete command"
         raise ValueError(f"math does not convert ({reason}): {latex.strip()[:60]}") from exc
     unknown = _UNKNOWN_COMMAND.search(mathml)
     if unknown:

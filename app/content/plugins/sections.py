@@ -60,9 +60,10 @@ def render_section_heading(self: Any, tokens: Sequence[Token], idx: int, options
     if section is None:
         return self.renderToken(tokens, idx, options, env)
     mark = section.number or "§"
+    label = f"Section {section.number}" if section.number else "Link to this section"
     return (
         f'<h2 id="{section.id}" class="section-heading">'
-        f'<a class="section-number" href="#{section.id}" aria-label="Section {mark}">{mark}</a> '
+        f'<a class="section-number" href="#{section.id}" aria-label="{label}">{mark}</a> '
     )
 
 

@@ -75,7 +75,15 @@ async def submit_answer(slug: str, exercise_id: str, request: Request, state: Ap
     answer = form.get("answer", "")
     learner_id, is_new = state.learners.ensure(request)
     record = state.store.records(learner_id, [exercise.id]).get(exercise.id) if not is_new else None
-    grade = check_answer(state, learner_id, exercise, answer)
+    try:
+        grade = check_answer(state, learner_id, exercise, answer)
+    except BadInput as refused:
+        if is_htmx(request):
+            raise  # the error handler answers with a fragment shown in place
+        refused_state = ExerciseState(answer=None, verdict=None, feedback="", show_solution=False, error=refused.message)
+        response = respond(request, state, chapter, exercise, refused_state, learner_id, is_new)
+        response.status_code = refused.status
+        return response
     exercise_state = state_after_grade(answer, grade, revealed=bool(record and record.revealed))
     return respond(request, state, chapter, exercise, exercise_state, learner_id, is_new)
 

@@ -10,6 +10,7 @@ from app.errors import NotFound
 from app.exercises.progress import chapter_progress
 from app.web.chapter_page import chapter_context
 from app.web.htmx import render
+from app.web.instrument_views import view_from_pairs
 from app.web.state import AppState, app_state
 
 router = APIRouter(include_in_schema=False)
@@ -41,7 +42,12 @@ def index(request: Request, state: AppState = Depends(app_state)) -> HTMLRespons
 def chapter_page(slug: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
     chapter = find_chapter(state, slug)
     learner = state.learners.read(request)
-    return render(request, state.templates, "chapter.html", chapter_context(state, request, chapter, learner))
+    # A shared link (or a no-JS instrument form) carries instrument settings in the query.
+    pairs = request.query_params.multi_items()
+    views = {i.id: view for i in chapter.instruments if (view := view_from_pairs(i, pairs)) is not None}
+    status = 422 if any(v.error for v in views.values()) else 200
+    context = chapter_context(state, request, chapter, learner, instrument_views=views)
+    return render(request, state.templates, "chapter.html", context, status_code=status)
 
 
 @router.post("/progress/reset")

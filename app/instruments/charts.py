@@ -1,0 +1,254 @@
+"""The instruments' charts, rendered server-side as inline SVG strings.
+
+Built on ``matplotlib.figure.Figure`` directly, never pyplot: pyplot keeps
+global figure state, which a threaded server must not share. Figures are
+7 inches wide, which ``svg.figure_to_svg`` ships as 504 pt = 672 CSS px, sized
+for the chapter's ~700 px column. Theming, determinism and accessibility are
+``svg.py``'s job.
+
+The same instrument states recur (defaults, the slider's stops), so each
+public function memoizes on a small hashable key built from exactly the values
+it draws; ``cached=False`` renders afresh, which is what a benchmark compares.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+from app.instruments.formatting import format_gb, format_percent
+from app.instruments.lora import count_matrix
+from app.instruments.nf4 import NF4_OFFSET, SEED_DELTA, Nf4Report
+from app.instruments.svg import INK, figure_to_svg
+from app.instruments.vram import CARDS, METHOD_LABELS, METHODS, VramEstimate
+
+__all__ = ["chart_cache_info", "clear_chart_cache", "lora_chart", "nf4_chart", "vram_chart"]
+
+WIDTH_IN = 7.0
+FONT_SIZE = 10
+# Okabe-Ito mid tones: distinguishable with color-blindness, ~3:1 on light and dark.
+METHOD_COLORS = {"full": "#D55E00", "lora": "#E69F00", "qlora": "#009E73"}
+NF4_COLOR = "#56B4E9"
+SEED_COLOR = "#E69F00"
+CURVE_COLOR = "#CC79A7"
+
+_NORMAL = NormalDist()
+
+
+def _new_figure(height_in: float) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(WIDTH_IN, height_in), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.tick_params(colors=INK, labelcolor=INK, labelsize=FONT_SIZE - 1)
+    for spine in ("top", "right"):
+        ax.spines[spine].set_visible(False)
+    for spine in ("left", "bottom"):
+        ax.spines[spine].set_color(INK)
+    return fig, ax
+
+
+# ---- VRAM: totals per method against common cards -------------------------
+
+VramKey = tuple[str, tuple[tuple[str, float], ...], str | None]
+
+
+def _decade_label(gb: float, _pos: int) -> str:
+    return f"{gb / 1000:g} TB" if gb >= 1000 else f"{gb:g} GB"
+
+
+def _vram_key(estimates: Mapping[str, VramEstimate], highlight: str | None) -> VramKey:
+    methods = [m for m in METHODS if m in estimates]
+    if not methods:
+        raise ValueError("vram_chart needs at least one estimate")
+    name = estimates[methods[0]].display_name
+    # Rounded to 10 MB: finer differences cannot show on a log axis, and
+    # rounding lets equal-looking states share one cache entry.
+    totals = tuple((m, round(estimates[m].total_gb, 2)) for m in methods)
+    return name, totals, highlight if highlight in methods else None
+
+
+def _render_vram(key: VramKey) -> str:
+    name, totals, highlight = key
+    fig, ax = _new_figure(2.9)
+    values = [gb for _, gb in totals]
+    card_sizes = [card.memory_gb for card in CARDS]
+    low = min(min(values), min(card_sizes)) / 1.8
+    high = max(max(values), max(card_sizes)) * 2.2
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    rows = list(range(len(totals)))[::-1]  # first method on top
+    for row, (method, gb) in zip(rows, totals):
+        dimmed = highlight is not None and method != highlight
+        bar = ax.barh(row, gb - low, left=low, height=0.6, color=METHOD_COLORS[method],
+                      alpha=0.45 if dimmed else 1.0)
+        bar.patches[0].set_gid(f"bar-{method}")
+        ax.text(gb * 1.08, row, format_gb(gb), va="center", ha="left", color=INK,
+                fontsize=FONT_SIZE, fontweight="normal" if dimmed else "bold")
+    ax.set_yticks(rows, [METHOD_LABELS[m] for m, _ in totals])
+    ax.tick_params(axis="y", length=0)
+    for card in CARDS:
+        line = ax.axvline(card.memory_gb, color=INK, linestyle=(0, (4, 3)), linewidth=1, alpha=0.6)
+        line.set_gid(f"card-{card.memory_gb:g}")
+        # Above the plot, not inside it, so labels never cross a bar.
+        ax.text(card.memory_gb, 1.02, f"{card.memory_gb:g} GB", va="bottom", ha="center",
+                color=INK, fontsize=FONT_SIZE - 2, transform=ax.get_xaxis_transform())
+    ax.xaxis.set_major_locator(FixedLocator([1, 10, 100, 1000, 10000]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(_decade_label))
+    ax.set_xlabel("peak GPU memory for one training step (log scale)", color=INK, fontsize=FONT_SIZE)
+    ax.set_title(f"Will it fine-tune? {name}", color=INK, fontsize=FONT_SIZE + 1, loc="left", pad=16)
+    spoken = "; ".join(f"{METHOD_LABELS[m]} {format_gb(gb)}" for m, gb in totals)
+    cards = ", ".join(f"{card.memory_gb:g}" for card in CARDS)
+    description = (
+        f"Horizontal bars on a logarithmic axis: estimated training memory of {name} by method. "
+        f"{spoken}. Dashed vertical lines mark {cards} GB cards."
+    )
+    return figure_to_svg(fig, kind="vram", key=repr(key), title=f"Will it fine-tune? {name}",
+                         description=description)
+
+
+_render_vram_cached = lru_cache(maxsize=256)(_render_vram)
+
+
+def vram_chart(
+    estimates: Mapping[str, VramEstimate], *, highlight: str | None = None, cached: bool = True
+) -> str:
+    """Bars of each method's total for one model, with the common cards marked.
+
+    ``estimates`` maps method to estimate (``vram.estimate_methods``'s output);
+    ``highlight`` draws that method solid and the others faded.
+    """
+    key = _vram_key(estimates, highlight)
+    return _render_vram_cached(key) if cached else _render_vram(key)
+
+
+# ---- NF4: the levels over the density they are quantiles of ---------------
+
+Nf4Key = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+def _render_nf4(key: Nf4Key) -> str:
+    levels_seed, levels_nf4 = key
+    fig, ax = _new_figure(3.2)
+    xs = np.linspace(-3, 3, 241)
+    pdf = np.exp(-xs**2 / 2) / math.sqrt(2 * math.pi)
+    (curve,) = ax.plot(xs, pdf, color=CURVE_COLOR, linewidth=1.5, label="N(0, 1) density")
+    curve.set_gid("density")
+    # Each codebook is normalized by its own outermost quantile; multiplying by
+    # that quantile puts both back on the sigma axis where the density lives.
+    nf4_x = np.asarray(levels_nf4) * _NORMAL.inv_cdf(NF4_OFFSET)
+    seed_x = np.asarray(levels_seed) * _NORMAL.inv_cdf(1 - SEED_DELTA)
+    nf4_y = np.exp(-nf4_x**2 / 2) / math.sqrt(2 * math.pi)
+    stems = ax.vlines(nf4_x, 0, nf4_y, color=NF4_COLOR, linewidth=1, alpha=0.7)
+    stems.set_gid("levels-nf4-stems")
+    (nf4_marks,) = ax.plot(nf4_x, nf4_y, linestyle="none", marker="o", markersize=5,
+                           color=NF4_COLOR, label="NF4 (bitsandbytes), 16 levels")
+    nf4_marks.set_gid("levels-nf4")
+    (seed_marks,) = ax.plot(seed_x, np.full_like(seed_x, -0.04), linestyle="none", marker="|",
+                            markersize=12, markeredgewidth=1.6, color=SEED_COLOR,
+                            label="EQ 6.2, δ = 0.03, 16 levels")
+    seed_marks.set_gid("levels-seed")
+    ax.axhline(0, color=INK, linewidth=0.8, alpha=0.6)
+    ax.set_xlim(-3, 3)
+    ax.set_ylim(-0.08, 0.45)
+    ax.set_yticks([0, 0.1, 0.2, 0.3, 0.4])
+    ax.set_xlabel("weight ÷ block scale, in standard deviations", color=INK, fontsize=FONT_SIZE)
+    ax.set_ylabel("density", color=INK, fontsize=FONT_SIZE)
+    title = "NF4 levels sit at quantiles of a Gaussian"
+    ax.set_title(title, color=INK, fontsize=FONT_SIZE + 1, loc="left")
+    legend = ax.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False, labelcolor=INK)
+    legend.set_gid("legend")
+    description = (
+        "The standard normal density from -3 to 3 standard deviations. Sixteen NF4 levels are "
+        "drawn as dots on the curve, dense near zero and sparse in the tails, with an exact zero "
+        "and one more positive level than negative. Below the axis, sixteen ticks mark the "
+        "chapter's symmetric EQ 6.2 levels, which have no zero."
+    )
+    return figure_to_svg(fig, kind="nf4", key=repr(key), title=title, description=description)
+
+
+_render_nf4_cached = lru_cache(maxsize=8)(_render_nf4)
+
+
+def nf4_chart(report: Nf4Report, *, cached: bool = True) -> str:
+    """The 16 EQ 6.2 levels and the 16 NF4 levels over the N(0, 1) density."""
+    key = (tuple(report.levels_seed), tuple(report.levels_nf4))
+    return _render_nf4_cached(key) if cached else _render_nf4(key)
+
+
+# ---- LoRA: trainable fraction against rank --------------------------------
+
+LoraKey = tuple[int, int, int]
+
+
+def _render_lora(key: LoraKey) -> str:
+    d_in, d_out, r = key
+    fig, ax = _new_figure(2.9)
+    ranks = np.arange(1, 257)
+    percent = 100 * ranks * (d_in + d_out) / (d_in * d_out)
+    (curve,) = ax.plot(ranks, percent, color=NF4_COLOR, linewidth=1.8)
+    curve.set_gid("fraction-curve")
+    current = count_matrix(d_in, d_out, r)
+    (mark,) = ax.plot([r], [current.trainable_percent], linestyle="none", marker="o",
+                      markersize=7, color=METHOD_COLORS["full"])
+    mark.set_gid("current-rank")
+    # The line rises to the right, so below-right and above-left of the mark are
+    # clear of it; the y-limits leave a factor of 4 of room for either.
+    low_rank = r <= 32
+    ax.annotate(f"r = {r}: {format_percent(current.trainable_percent)}",
+                (r, current.trainable_percent), xytext=(10, -16) if low_rank else (-10, 8),
+                textcoords="offset points", ha="left" if low_rank else "right",
+                color=INK, fontsize=FONT_SIZE)
+    ax.set_ylim(percent[0] / 4, percent[-1] * 4)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([1, 2, 4, 8, 16, 32, 64, 128, 256]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:g}%"))
+    ax.set_xlabel("rank r", color=INK, fontsize=FONT_SIZE)
+    ax.set_ylabel("trainable % of the matrix", color=INK, fontsize=FONT_SIZE)
+    shape = f"d = {d_in:,}" if d_in == d_out else f"{d_in:,} × {d_out:,}"
+    title = f"LoRA trainable fraction at {shape}"
+    ax.set_title(title, color=INK, fontsize=FONT_SIZE + 1, loc="left")
+    description = (
+        f"A straight line on log-log axes: the trainable share r(d_in + d_out)/(d_in d_out) "
+        f"grows in proportion to rank, from {format_percent(percent[0])} at rank 1 to "
+        f"{format_percent(percent[-1])} at rank 256. The current rank {r} is marked at "
+        f"{format_percent(current.trainable_percent)}."
+    )
+    return figure_to_svg(fig, kind="lora", key=repr(key), title=title, description=description)
+
+
+_render_lora_cached = lru_cache(maxsize=256)(_render_lora)
+
+
+def lora_chart(d_in: int, d_out: int, r: int, *, cached: bool = True) -> str:
+    """Trainable fraction against rank for one projection, the current rank marked."""
+    checked = count_matrix(d_in, d_out, r)  # validates before anything is cached
+    key = (checked.d_in, checked.d_out, checked.r)
+    return _render_lora_cached(key) if cached else _render_lora(key)
+
+
+# ---- cache control --------------------------------------------------------
+
+
+def clear_chart_cache() -> None:
+    """Forget every rendered chart (for benchmarks measuring the cold path)."""
+    for cached in (_render_vram_cached, _render_nf4_cached, _render_lora_cached):
+        cached.cache_clear()
+
+
+def chart_cache_info() -> dict[str, Any]:
+    """Hits, misses and sizes of each chart's cache."""
+    return {
+        "vram": _render_vram_cached.cache_info(),
+        "nf4": _render_nf4_cached.cache_info(),
+        "lora": _render_lora_cached.cache_info(),
+    }

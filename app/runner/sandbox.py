@@ -1,0 +1,237 @@
+"""OS isolation for snippet processes.
+
+Three moments, three functions:
+
+* `prepare_stage` (once, in the template): build a read-only directory tree
+  that contains only the Python runtime, site-packages, system libraries and a
+  few /dev nodes, using bind mounts inside the template's private mount namespace.
+* `enter_outer` (per run, in the first fork): leave host root for uid 65534,
+  create fresh user/mount/pid/net/ipc/uts/cgroup namespaces, pivot into a
+  private copy of the stage and mount a small tmpfs as the scratch dir.
+* `enter_inner` (per run, in the second fork, which is pid 1 of the new pid
+  namespace): new session, no inherited fds or environment, rlimits, no
+  capabilities, then the seccomp filter.
+
+The `unsafe` variants apply what still works without namespaces, for an
+operator who explicitly opted in.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import linux
+from .protocol import RunnerLimits
+
+SANDBOX_UID = 65534  # "nobody", both inside the user namespace and (when we are root) on the host
+SANDBOX_GID = 65534
+SCRATCH = "/tmp"
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+_SYSTEM_LIB_DIRS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib")
+_VM_SLACK = 32 << 20  # setup code in the child maps a little more than the template had
+
+
+@dataclass(frozen=True)
+class Stage:
+    root: str  # read-only tree that children pivot into
+    mounts: tuple[str, ...]  # host paths bind-mounted (read-only) at the same place
+    links: tuple[str, ...]  # host symlinks recreated (e.g. /lib -> usr/lib)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a forked child needs, fixed when the template starts."""
+
+    mode: str  # "full" or "unsafe"
+    limits: RunnerLimits
+    stage: Stage | None
+    drop_to: int | None  # host uid/gid to become before creating the user namespace
+
+
+def runtime_paths(project_root: str) -> list[str]:
+    """Host directories a snippet needs: the interpreter, site-packages and system libraries.
+
+    sys.path entries inside the project are left out (except site-packages of a
+    virtualenv that lives there), so the app's source is never mounted.
+    """
+    project = Path(project_root).resolve()
+    wanted: list[Path] = [Path(sys.base_prefix)]
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        path = Path(entry).resolve()
+        inside_project = path == project or project in path.parents
+        if inside_project and path.name not in ("site-packages", "dist-packages"):
+            continue
+        if path in project.parents:
+            continue
+        wanted.append(path)
+    for name in _SYSTEM_LIB_DIRS:
+        if os.path.isdir(name) and not os.path.islink(name):
+            wanted.append(Path(name).resolve())
+    chosen: list[Path] = []
+    for path in sorted(set(wanted), key=lambda item: len(item.parts)):
+        if not any(parent == path or parent in path.parents for parent in chosen):
+            chosen.append(path)
+    return [str(path) for path in chosen]
+
+
+def prepare_stage(paths: list[str]) -> Stage:
+    """Build the read-only root in a private mount namespace of the calling process."""
+    try:
+        linux.unshare(linux.CLONE_NEWNS)
+    except PermissionError:
+        # Not root: a user namespace of our own gives the mount rights, mapped to ourselves.
+        uid, gid = os.geteuid(), os.getegid()
+        linux.unshare(linux.CLONE_NEWUSER | linux.CLONE_NEWNS)
+        linux.write_proc_file("/proc/self/setgroups", "deny")
+        linux.write_proc_file("/proc/self/uid_map", f"{uid} {uid} 1")
+        linux.write_proc_file("/proc/self/gid_map", f"{gid} {gid} 1")
+    linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+    root = tempfile.mkdtemp(prefix="textbook-runner-stage-")
+    linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
+    for path in paths:
+        target = root + path
+        os.makedirs(target, exist_ok=True)
+        linux.mount(path, target, None, linux.MS_BIND | linux.MS_REC)
+        _remount_read_only(target)
+    links = []
+    for name in ("/lib", "/lib64", "/bin"):
+        if os.path.islink(name):
+            os.symlink(os.readlink(name), root + name)
+            links.append(name)
+    os.makedirs(root + "/dev")
+    for device in _DEVICES:
+        if os.path.exists("/dev/" + device):
+            open(root + "/dev/" + device, "w").close()
+            linux.mount("/dev/" + device, root + "/dev/" + device, None, linux.MS_BIND)
+    os.makedirs(root + SCRATCH)
+    _remount_read_only(root)
+    return Stage(root=root, mounts=tuple(paths), links=tuple(links))
+
+
+def _remount_read_only(target: str) -> None:
+    # A bind mount ignores MS_RDONLY at creation; remount it, keeping flags the kernel
+    # may have locked (nosuid/nodev/noexec) or the remount is refused.
+    current = os.statvfs(target).f_flag
+    kept = current & (os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC)
+    flags = linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV | kept
+    linux.mount(None, target, None, flags)
+
+
+def choose_drop_uid() -> int | None:
+    """uid to switch to before unsharing: 65534 when we are root and may become it."""
+    if os.geteuid() != 0:
+        return None
+    for path in ("/proc/self/uid_map", "/proc/self/gid_map"):
+        if not any(inside <= SANDBOX_UID < inside + count for inside, _, count in linux.mapped_ids(path)):
+            return None
+    return SANDBOX_UID
+
+
+def enter_outer(plan: Plan) -> None:
+    """Per run, in the first fork: credentials, namespaces, private root, scratch tmpfs."""
+    assert plan.stage is not None
+    os.setsid()
+    if plan.drop_to is not None:
+        os.setgroups([])
+        os.setresgid(plan.drop_to, plan.drop_to, plan.drop_to)
+        os.setresuid(plan.drop_to, plan.drop_to, plan.drop_to)
+        # Changing uid made /proc/self root-owned; we still have to write our own id maps.
+        linux.prctl(linux.PR_SET_DUMPABLE, 1)
+    uid, gid = os.geteuid(), os.getegid()
+    linux.unshare(
+        linux.CLONE_NEWUSER | linux.CLONE_NEWNS | linux.CLONE_NEWPID | linux.CLONE_NEWNET
+        | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS | linux.CLONE_NEWCGROUP
+    )
+    linux.write_proc_file("/proc/self/setgroups", "deny")
+    linux.write_proc_file("/proc/self/uid_map", f"{SANDBOX_UID} {uid} 1")
+    linux.write_proc_file("/proc/self/gid_map", f"{SANDBOX_GID} {gid} 1")
+    root = plan.stage.root
+    # Mounts copied into a less privileged namespace are locked and cannot be pivoted
+    # into; a fresh recursive bind of the stage onto itself can.
+    linux.mount(root, root, None, linux.MS_BIND | linux.MS_REC)
+    os.chdir(root)
+    linux.pivot_root(".", ".")
+    linux.umount(".", linux.MNT_DETACH)  # the host's tree is gone from this namespace
+    os.chdir("/")
+    options = f"size={plan.limits.scratch_mb}m,nr_inodes=2048,mode=0700,uid={SANDBOX_UID},gid={SANDBOX_GID}"
+    linux.mount("tmpfs", SCRATCH, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC, options)
+
+
+def enter_inner(plan: Plan, keep_fd: int, seccomp_filter: Any, base_vm: int) -> None:
+    """Per run, in pid 1 of the new namespace: the last steps before untrusted code."""
+    linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # our parent killed -> we die too
+    os.setsid()
+    linux.sethostname("sandbox")
+    _keep_only_fd(keep_fd)
+    os.chdir(SCRATCH)
+    _reset_environment(SCRATCH)
+    apply_rlimits(plan.limits, base_vm, count_processes=True)
+    linux.drop_all_capabilities()
+    linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+    seccomp_filter.load()
+
+
+def enter_outer_unsafe() -> str:
+    os.setsid()
+    return tempfile.mkdtemp(prefix="textbook-snippet-")
+
+
+def enter_inner_unsafe(plan: Plan, keep_fd: int, seccomp_filter: Any, base_vm: int, scratch: str) -> None:
+    linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setsid()
+    _keep_only_fd(keep_fd)
+    os.chdir(scratch)
+    _reset_environment(scratch)
+    # RLIMIT_NPROC would count every process of the server's user here; leave it alone.
+    apply_rlimits(plan.limits, base_vm, count_processes=False)
+    linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+    if seccomp_filter is not None:
+        seccomp_filter.load()
+
+
+def apply_rlimits(limits: RunnerLimits, base_vm: int, *, count_processes: bool) -> None:
+    def cap(kind: int, soft: int, hard: int | None = None) -> None:
+        resource.setrlimit(kind, (soft, soft if hard is None else hard))
+
+    cap(resource.RLIMIT_AS, base_vm + _VM_SLACK + (limits.memory_mb << 20))
+    cap(resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 1)  # hard limit: SIGKILL
+    cap(resource.RLIMIT_FSIZE, limits.scratch_mb << 20)
+    cap(resource.RLIMIT_NOFILE, limits.max_open_files)
+    cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_MSGQUEUE, 0)
+    if count_processes:
+        # Counted per user namespace: the outer fork, this process and the snippet's threads.
+        cap(resource.RLIMIT_NPROC, 2 + limits.max_threads)
+
+
+def _keep_only_fd(keep_fd: int) -> None:
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)  # C-level writes to stdout/stderr go nowhere, not to server logs
+    os.closerange(3, keep_fd)
+    os.closerange(keep_fd + 1, 1 << 20)
+
+
+def _reset_environment(home: str) -> None:
+    os.environ.clear()
+    os.environ.update(
+        {
+            "PATH": "/usr/bin:/bin",
+            "HOME": home,
+            "TMPDIR": home,
+            "LANG": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+        }
+    )

@@ -1,0 +1,93 @@
+"""An instrument as the page shows it: its settings, its results (or the error), its chart.
+
+Fields travel in forms and URLs prefixed by the instrument's id
+(`lora-counter.r=16`), so one chapter URL can hold the state of every instrument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from app.content.model import InstrumentRef
+from app.instruments.catalog import CATALOG, LoraCounterResult, Params, VramFitResult
+from app.instruments.charts import lora_chart, nf4_chart, vram_chart
+from app.instruments.errors import InstrumentInputError
+from app.instruments.nf4 import Nf4Report
+
+MULTI_VALUED = {"targets"}  # checkboxes: every value counts
+
+
+@dataclass(frozen=True)
+class InstrumentView:
+    ref: InstrumentRef
+    params: Params
+    result: Any | None
+    error: InstrumentInputError | None
+    chart_svg: str | None
+
+    @property
+    def status_code(self) -> int:
+        return 422 if self.error else 200
+
+
+def chart_for(result: Any) -> str | None:
+    if isinstance(result, VramFitResult):
+        return vram_chart(result.by_method, highlight=result.chosen.method)
+    if isinstance(result, Nf4Report):
+        return nf4_chart(result)
+    if isinstance(result, LoraCounterResult):
+        return lora_chart(result.matrix.d_in, result.matrix.d_out, result.matrix.r)
+    return None
+
+
+def compute_view(ref: InstrumentRef, raw: Mapping[str, Any]) -> InstrumentView:
+    spec = CATALOG[ref.name]
+    shown = {**spec.defaults, **ref.params, **raw}
+    try:
+        params, result = spec.run({**ref.params, **raw})
+    except InstrumentInputError as error:
+        return InstrumentView(ref=ref, params=shown, result=None, error=error, chart_svg=None)
+    return InstrumentView(ref=ref, params=params, result=result, error=None, chart_svg=chart_for(result))
+
+
+def initial_view(ref: InstrumentRef) -> InstrumentView:
+    return compute_view(ref, {})
+
+
+def fields_for(ref: InstrumentRef, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """This instrument's fields from (name, value) pairs; checkbox groups become lists."""
+    prefix = f"{ref.id}."
+    fields: dict[str, Any] = {}
+    for name, value in pairs:
+        if not name.startswith(prefix):
+            continue
+        key = name[len(prefix) :]
+        if key in MULTI_VALUED:
+            # A link carries "q_proj,v_proj"; a form sends one checkbox value each.
+            fields.setdefault(key, []).extend(part for part in value.split(",") if part.strip())
+        else:
+            fields[key] = value  # hidden "0" then checkbox "1": the last one wins
+    return fields
+
+
+def view_from_pairs(ref: InstrumentRef, pairs: Iterable[tuple[str, str]]) -> InstrumentView | None:
+    """The view for submitted fields, or None when none of them are this instrument's."""
+    fields = fields_for(ref, pairs)
+    return compute_view(ref, fields) if fields else None
+
+
+def state_query(ref: InstrumentRef, params: Params, current_url: str | None) -> str:
+    """The chapter URL's query with this instrument's settings replaced, others kept."""
+    prefix = f"{ref.id}."
+    kept = [(k, v) for k, v in parse_qsl(urlsplit(current_url).query if current_url else "", keep_blank_values=True) if not k.startswith(prefix)]
+    own: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if isinstance(value, (list, tuple)):
+            value = ",".join(map(str, value))
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        own.append((prefix + key, str(value)))
+    return urlencode(kept + own)

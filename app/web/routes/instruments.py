@@ -1,0 +1,196 @@
+"""Instruments: the HTMX results fragment (with the URL to push) and the JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from app.content.model import InstrumentRef
+from app.errors import NotFound
+from app.instruments.catalog import CATALOG
+from app.instruments.lora import count_matrix, count_model
+from app.instruments.models import count_base_params, get_model, list_models
+from app.instruments.nf4 import nf4_report
+from app.web.chapter_page import chapter_context
+from app.web.htmx import is_htmx, render
+from app.web.instrument_views import compute_view, fields_for, state_query
+from app.web.routes.pages import find_chapter
+from app.web.state import AppState, app_state
+
+router = APIRouter()
+
+
+def find_instrument(chapter: Any, instrument_id: str) -> InstrumentRef:
+    instrument = chapter.instrument(instrument_id)
+    if instrument is None:
+        raise NotFound(f"Chapter “{chapter.title}” has no instrument “{instrument_id}”.")
+    return instrument
+
+
+@router.get("/chapters/{slug}/instruments/{instrument_id}", response_class=HTMLResponse, include_in_schema=False)
+def instrument_results(slug: str, instrument_id: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
+    """HTMX: the results of one instrument, and the chapter URL that reopens this state."""
+    chapter = find_chapter(state, slug)
+    instrument = find_instrument(chapter, instrument_id)
+    view = compute_view(instrument, fields_for(instrument, request.query_params.multi_items()))
+    if not is_htmx(request):
+        context = chapter_context(state, request, chapter, state.learners.read(request), instrument_views={instrument.id: view})
+        return render(request, state.templates, "chapter.html", context, status_code=view.status_code)
+    context = {"chapter": chapter, "instrument": instrument, "view": view}
+    response = render(request, state.templates, "_instrument_results.html", context, status_code=view.status_code)
+    if view.error is None:
+        query = state_query(instrument, view.params, request.headers.get("HX-Current-URL"))
+        response.headers["HX-Push-Url"] = f"/chapters/{chapter.slug}?{query}"
+    return response
+
+
+# ---- JSON API: the same pure functions ------------------------------------------
+
+
+class MatrixOut(BaseModel):
+    full_params: int
+    lora_params: int
+    trainable_percent: float
+
+
+class ModelCountOut(BaseModel):
+    trainable_params: int
+    base_params: int
+    all_params: int
+    trainable_percent: float
+    adapter_bytes_bf16: int
+    adapter_bytes_fp32: int
+
+
+class ModelPresetOut(BaseModel):
+    id: str
+    name: str
+    hidden_size: int
+    intermediate_size: int
+    num_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    vocab_size: int
+    base_params: int
+
+
+class CardFitOut(BaseModel):
+    card: str
+    memory_gb: float
+    fits: bool
+
+
+class VramOut(BaseModel):
+    model: str
+    method: str
+    total_gb: float
+    total_gib: float
+    parts: dict[str, float]
+    fits: list[CardFitOut]
+    assumptions: list[str]
+
+
+class Nf4Out(BaseModel):
+    block_size: int
+    levels_seed: list[float]
+    levels_nf4: list[float]
+    bits_per_param: float
+    bits_per_param_double_quant: float
+    error_nf4: float
+    error_int4: float
+
+
+@router.get("/api/instruments/lora/matrix", response_model=MatrixOut, tags=["instruments"])
+def api_lora_matrix(d_in: str = Query(..., description="256 to 16,384"), d_out: str = Query(..., description="256 to 16,384"), r: str = Query(..., description="1 to 256")) -> MatrixOut:
+    """EQ 6.1 for one projection: full ΔW parameters, LoRA parameters, trainable percent."""
+    count = count_matrix(d_in, d_out, r)  # type: ignore[arg-type]  # validated (and parsed) inside
+    return MatrixOut(full_params=count.full_params, lora_params=count.lora_params, trainable_percent=count.trainable_percent)
+
+
+@router.get("/api/instruments/lora/model", response_model=ModelCountOut, tags=["instruments"])
+def api_lora_model(model: str = Query(..., description="a preset id, see /api/instruments/lora/models"), r: str = Query("8"), targets: str = Query("q_proj,v_proj", description="comma list or all-linear")) -> ModelCountOut:
+    """What Hugging Face PEFT's print_trainable_parameters() reports for this LoRA config."""
+    count = count_model(get_model(model), r, targets)  # type: ignore[arg-type]
+    return ModelCountOut(
+        trainable_params=count.trainable_params,
+        base_params=count.base_params,
+        all_params=count.all_params,
+        trainable_percent=count.trainable_percent,
+        adapter_bytes_bf16=count.adapter_bytes_bf16,
+        adapter_bytes_fp32=count.adapter_bytes_fp32,
+    )
+
+
+@router.get("/api/instruments/lora/models", response_model=list[ModelPresetOut], tags=["instruments"])
+def api_lora_models() -> list[ModelPresetOut]:
+    """The architecture presets."""
+    return [
+        ModelPresetOut(
+            id=a.model_id,
+            name=a.display_name,
+            hidden_size=a.hidden_size,
+            intermediate_size=a.intermediate_size,
+            num_layers=a.num_layers,
+            num_attention_heads=a.num_attention_heads,
+            num_key_value_heads=a.num_key_value_heads,
+            vocab_size=a.vocab_size,
+            base_params=count_base_params(a),
+        )
+        for a in list_models()
+    ]
+
+
+@router.get("/api/instruments/vram", response_model=VramOut, tags=["instruments"])
+def api_vram(
+    model: str | None = Query(None, description="a preset id; or give params_billion"),
+    params_billion: str | None = Query(None, description="1 to 405"),
+    method: str = Query("qlora", description="full, lora or qlora"),
+    r: str = Query("16"),
+    targets: str = Query("all-linear"),
+    seq_len: str = Query("2048"),
+    batch_size: str = Query("1"),
+    gradient_checkpointing: str = Query("true"),
+    double_quant: str = Query("true"),
+) -> VramOut:
+    """Peak memory of one fine-tuning step, its breakdown, and which cards it fits."""
+    raw = {
+        "model": model if model is not None else ("custom" if params_billion is not None else CATALOG["vram-fit"].defaults["model"]),
+        "method": method,
+        "r": r,
+        "targets": targets,
+        "seq_len": seq_len,
+        "batch_size": batch_size,
+        "gradient_checkpointing": gradient_checkpointing,
+        "double_quant": double_quant,
+    }
+    if params_billion is not None:
+        raw["params_billion"] = params_billion
+    _, result = CATALOG["vram-fit"].run(raw)
+    e = result.chosen
+    return VramOut(
+        model=e.model_id,
+        method=e.method,
+        total_gb=e.total_gb,
+        total_gib=e.total_gib,
+        parts=e.parts,
+        fits=[CardFitOut(card=f.card, memory_gb=f.memory_gb, fits=f.fits) for f in e.fits],
+        assumptions=e.assumptions,
+    )
+
+
+@router.get("/api/instruments/nf4", response_model=Nf4Out, tags=["instruments"])
+def api_nf4(block_size: str = Query("64", description="32, 64, 128 or 256")) -> Nf4Out:
+    """EQ 6.2's levels beside the real NF4 codebook; block-wise error against int4; bits per parameter."""
+    report = nf4_report(block_size)  # type: ignore[arg-type]
+    return Nf4Out(
+        block_size=report.block_size,
+        levels_seed=list(report.levels_seed),
+        levels_nf4=list(report.levels_nf4),
+        bits_per_param=report.bits_per_param,
+        bits_per_param_double_quant=report.bits_per_param_double_quant,
+        error_nf4=report.error_nf4,
+        error_int4=report.error_int4,
+    )

@@ -1,0 +1,99 @@
+"""Running snippets: the HTMX output fragment, the no-JS full page, and POST /api/run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.errors import Busy, NotFound, PayloadTooLarge, TextbookError, Unavailable
+from app.runner.protocol import RunnerBusy, RunRequest, RunResult, SandboxUnavailable
+from app.web.chapter_page import chapter_context
+from app.web.forms import read_form
+from app.web.htmx import is_htmx, render
+from app.web.routes.pages import find_chapter
+from app.web.state import AppState, app_state
+
+router = APIRouter()
+
+MAX_CODE_BYTES = 20 * 1024
+
+
+@dataclass(frozen=True)
+class SnippetRun:
+    """What the page shows under a snippet: the code that ran and its result or refusal."""
+
+    code: str | None
+    result: RunResult | None
+    error: str | None = None
+
+
+class RunBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(description="Python source, at most 20 KB")
+
+
+class FigureOut(BaseModel):
+    mime: str
+    data: str
+
+
+class RunOut(BaseModel):
+    status: Literal["ok", "error", "timeout", "memory_limit", "output_limit", "killed"]
+    stdout: str
+    stderr: str
+    figures: list[FigureOut]
+    elapsed_ms: float
+    device: str
+
+
+async def execute(state: AppState, code: str) -> RunResult:
+    """Run code in the sandbox; refusals become domain errors with a student-facing message."""
+    size = len(code.encode("utf-8"))
+    if size > MAX_CODE_BYTES:
+        raise PayloadTooLarge(f"That code is {size / 1024:.1f} KB; snippets can be at most {MAX_CODE_BYTES // 1024} KB.", field="code")
+    try:
+        return await state.runner.run(RunRequest(code=code))
+    except RunnerBusy as busy:
+        retry = max(1, round(busy.retry_after_s))
+        raise Busy(f"Every code runner is busy right now; try again in {retry} s.", retry_after_s=retry) from busy
+    except SandboxUnavailable as unavailable:
+        raise Unavailable(f"Running code is switched off on this server: {unavailable}") from unavailable
+
+
+@router.post("/chapters/{slug}/snippets/{snippet_id}", response_class=HTMLResponse, include_in_schema=False)
+async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+    chapter = find_chapter(state, slug)
+    snippet = chapter.snippet(snippet_id)
+    if snippet is None:
+        raise NotFound(f"Chapter “{chapter.title}” has no snippet “{snippet_id}”.")
+    form = await read_form(request, max_bytes=4 * MAX_CODE_BYTES)
+    code = form.get("code", snippet.code).replace("\r\n", "\n")
+    status, headers = 200, None
+    if form.get("action") == "reset":
+        run = SnippetRun(code=snippet.code, result=None)
+    else:
+        try:
+            run = SnippetRun(code=code, result=await execute(state, code))
+        except TextbookError as refused:
+            if is_htmx(request):
+                raise  # the error handler answers with a fragment shown in place
+            # Without JS, the whole page comes back with the message under the snippet.
+            run = SnippetRun(code=code, result=None, error=refused.message)
+            status = refused.status
+            headers = {"Retry-After": str(refused.retry_after_s)} if isinstance(refused, Busy) else None
+    if is_htmx(request):
+        context = {"run": run, "limits": state.runner.limits, "snippet": snippet, "chapter": chapter}
+        return render(request, state.templates, "_run_output.html", context)
+    context = chapter_context(state, request, chapter, state.learners.read(request), snippet_runs={snippet.id: run})
+    return render(request, state.templates, "chapter.html", context, status_code=status, headers=headers)
+
+
+@router.post("/api/run", response_model=RunOut, tags=["runner"], responses={413: {"description": "code over 20 KB"}, 429: {"description": "runner busy; see Retry-After"}})
+async def api_run(body: RunBody, state: AppState = Depends(app_state)) -> Response:
+    """Run Python in the sandbox and return its output, figures and timing."""
+    result = await execute(state, body.code)
+    return JSONResponse(result.to_dict())
