@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from app.content.loader import ChapterLibrary
 from app.content.markdown import build_markdown
 from app.instruments.catalog import INSTRUMENT_CATALOG
 from app.runner.pool import RunnerPool
+from app.runner.protocol import RunnerLimits
 from app.storage import ProgressStore
 from app.web.errors import install_error_handlers
 from app.web.learner import LearnerCookie
@@ -25,11 +27,10 @@ from app.web.templating import build_templates
 log = logging.getLogger("textbook")
 
 
-def runner_limits(settings: Settings):  # noqa: ANN201 - RunnerLimits
-    from app.runner.protocol import RunnerLimits
-
+def runner_limits(settings: Settings) -> RunnerLimits:
     return RunnerLimits(
         wall_s=settings.runner_wall_s,
+        cpu_s=max(6, math.ceil(settings.runner_wall_s) + 1),
         memory_mb=settings.runner_memory_mb,
         output_bytes=settings.runner_output_kb * 1024,
         max_figures=settings.runner_max_figures,
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.start()
-        log.info("runner isolation: %s", pool.status().describe())
+        log.info("runner isolation: %s", pool.isolation.to_dict())
         library.chapters()  # render and cache every chapter before the first request
         try:
             yield

@@ -169,6 +169,8 @@ def _with_unit(value: float, unit_text: str, quantity: Quantity, typed: str, rea
     if found is None:
         raise UnreadableAnswer(f"We read the number {read}, but not {quote(unit_text)}. {_HINTS[dimension]}")
     unit, multiplier = found
+    if not math.isfinite(value * multiplier):
+        raise UnreadableAnswer("That number is too large to work with.")
     return ParsedAnswer(value * multiplier, unit.symbol, unit.dimension, typed)
 
 

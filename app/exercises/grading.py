@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from app.exercises.answers import ParsedAnswer, UnreadableAnswer, parse_answer, quote
 from app.exercises.units import (
@@ -131,7 +131,7 @@ def answer_key_from_spec(spec: Mapping[str, object]) -> AnswerKey:
         raise AnswerSpecError("missing 'value' (the correct number)")
     value = _read_number(spec["value"])
     quantity = _read_quantity(spec.get("quantity"))
-    unit = _read_unit(spec.get("unit"), quantity, required=quantity == "bytes")
+    unit = _read_unit(spec.get("unit"), quantity)
     tolerance, mode = parse_tolerance(spec.get("tolerance", DEFAULT_TOLERANCE))
     key = AnswerKey(value, unit, quantity, tolerance, mode)
     entries = spec.get("mistakes") or []
@@ -189,7 +189,7 @@ def _read_mistake(entry: object, key: AnswerKey) -> Mistake:
     feedback = entry["feedback"]
     if not isinstance(feedback, str) or not feedback.strip():
         raise AnswerSpecError("'feedback' must be non-empty text")
-    unit = _read_unit(entry["unit"], key.quantity, required=True) if "unit" in entry else key.unit
+    unit = _read_unit(entry["unit"], key.quantity) if "unit" in entry else key.unit
     tolerance, mode = parse_tolerance(entry["tolerance"]) if "tolerance" in entry else (None, None)
     mistake = Mistake(value, unit, " ".join(feedback.split()), tolerance, mode)
     in_key_unit = _mistake_in_key_unit(mistake, key)
@@ -199,7 +199,7 @@ def _read_mistake(entry: object, key: AnswerKey) -> Mistake:
     return mistake
 
 
-def _reject_unknown_fields(spec: Mapping[object, object], allowed: tuple[str, ...], where: str) -> None:
+def _reject_unknown_fields(spec: Mapping[Any, object], allowed: tuple[str, ...], where: str) -> None:
     for name in spec:
         if name not in allowed:
             place = f" {where}" if where else ""
@@ -211,7 +211,7 @@ def _read_number(raw: object) -> float:
         raise AnswerSpecError(f"value {raw!r} is not a finite number")
     try:
         number = float(raw.strip() if isinstance(raw, str) else raw)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise AnswerSpecError(f"value {raw!r} is not a finite number") from None
     if not math.isfinite(number):
         raise AnswerSpecError(f"value {raw!r} is not a finite number")
@@ -228,10 +228,10 @@ def _read_quantity(raw: object) -> Quantity:
     raise AnswerSpecError(f"unknown quantity {raw!r} (use one of: {choices})")
 
 
-def _read_unit(raw: object, quantity: Quantity, required: bool) -> str | None:
+def _read_unit(raw: object, quantity: Quantity) -> str | None:
     dimension = DIMENSION_OF[quantity]
     if raw is None:
-        if required and dimension == "memory":
+        if dimension == "memory":  # "112" alone could be bytes, GB or GiB
             raise AnswerSpecError(f"quantity 'bytes' needs a unit ({_UNITS_TAKEN['memory']})")
         return "%" if dimension == "percent" else None
     if not isinstance(raw, str):
@@ -261,6 +261,8 @@ def grade_answer(key: AnswerKey, text: str) -> Grade:
         feedback = f"{quote(parsed.text)} is {_READ_AS[parsed.dimension]}, but this question asks for {_asked_for(key)}."
         return Grade("incorrect", feedback, parsed, "incompatible_unit")
     value = _in_key_unit(parsed, key)
+    if not math.isfinite(value):  # "1e308 PB" overflows once in GB
+        return Grade("unreadable", "That number is too large to work with.", None, "unreadable")
     shown = _shown(parsed, value, key)
     if _within(key.value, value, key.tolerance, key.tolerance_mode):
         expected = format_expected(key)

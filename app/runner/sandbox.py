@@ -103,7 +103,7 @@ def prepare_stage(paths: list[str]) -> Stage:
         linux.mount(path, target, None, linux.MS_BIND | linux.MS_REC)
         _remount_read_only(target)
     links = []
-    for name in ("/lib", "/lib64", "/bin"):
+    for name in ("/lib", "/lib64"):
         if os.path.islink(name):
             os.symlink(os.readlink(name), root + name)
             links.append(name)
@@ -115,6 +115,15 @@ def prepare_stage(paths: list[str]) -> Stage:
     os.makedirs(root + SCRATCH)
     _remount_read_only(root)
     return Stage(root=root, mounts=tuple(paths), links=tuple(links))
+
+
+def release_stage(stage: Stage) -> None:
+    """Best-effort cleanup when the template exits (the directory is empty on the host)."""
+    try:
+        linux.umount(stage.root, linux.MNT_DETACH)
+        os.rmdir(stage.root)
+    except OSError:
+        pass
 
 
 def _remount_read_only(target: str) -> None:

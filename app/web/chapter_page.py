@@ -44,6 +44,6 @@ def chapter_context(
         "progress": chapter_progress(chapter, records) if learner_id else None,
         "snippet_runs": snippet_runs or {},
         "instrument_views": views,
-        "runner_status": state.runner.status() if state.runner else None,
-        "limits": state.runner.limits if state.runner else None,
+        "runner_status": state.runner.isolation,
+        "limits": state.runner.limits,
     }

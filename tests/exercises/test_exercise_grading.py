@@ -266,7 +266,7 @@ def test_a_unit_of_the_wrong_kind_is_incorrect_and_says_so(exercise: str, typed:
     assert grade.parsed is not None
 
 
-@pytest.mark.parametrize("typed", ["", "abc", "12 apples", "1.2.3", "112G", "65,5", "x" * 300])
+@pytest.mark.parametrize("typed", ["", "abc", "12 apples", "1.2.3", "112G", "65,5", "x" * 300, "1e308 PB"])
 def test_unreadable_answers_carry_no_parse(typed: str) -> None:
     grade = grade_answer(KEYS["full_ft"], typed)
     assert (grade.verdict, grade.parsed) == ("unreadable", None)

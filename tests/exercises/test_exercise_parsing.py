@@ -166,6 +166,7 @@ UNREADABLE = [
         "write MB (decimal, powers of 1000) or MiB (binary, powers of 1024).",
     ),
     ("1e999", "number", "That number is too large to work with."),
+    ("1e300 billion bytes", "bytes", "That number is too large to work with."),
     ("10^99999", "number", "That number is too large (or undefined) to work with."),
     ("0^-1", "number", "That number is too large (or undefined) to work with."),
     ("1" * (MAX_LENGTH + 1), "number", "That answer is too long to read. Type just the number and its unit."),

@@ -84,7 +84,7 @@ def healthz(state: AppState = Depends(app_state)) -> dict[str, object]:
     """The app version and the state of its parts."""
     chapters = state.library.chapters()
     database_ok = state.store.healthy()
-    runner = state.runner.status().to_dict() if state.runner else {"level": "absent"}
+    runner = state.runner.isolation.to_dict()
     ok = database_ok and bool(chapters)
     return {
         "status": "ok" if ok else "degraded",

@@ -1,0 +1,55 @@
+"""The chapter library: cached renders, rebuilt when a file changes; a second chapter is just a file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from app.content.loader import ChapterLibrary
+from app.content.markdown import build_markdown
+from app.instruments.catalog import INSTRUMENT_CATALOG
+
+CONTENT = Path(__file__).resolve().parents[2] / "content"
+
+SECOND = """---
+title: Compression
+volume: 2
+number: 7
+chapters_in_volume: 10
+slug: compression
+lede: What a model costs.
+---
+
+## Bits per weight
+
+Text with $x$.
+"""
+
+
+def library(tmp_path: Path) -> ChapterLibrary:
+    shutil.copytree(CONTENT, tmp_path / "content")
+    return ChapterLibrary(tmp_path / "content", build_markdown(INSTRUMENT_CATALOG))
+
+
+def test_render_is_cached_until_the_file_changes(tmp_path: Path) -> None:
+    lib = library(tmp_path)
+    first = lib.chapter("fine-tuning")
+    assert lib.chapter("fine-tuning") is first
+    path = tmp_path / "content" / "vol2" / "06-fine-tuning.md"
+    path.write_text(path.read_text().replace("title: Fine-tuning", "title: Fine-tuning, revised"))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    second = lib.chapter("fine-tuning")
+    assert second is not first and second.title == "Fine-tuning, revised"
+
+
+def test_a_second_chapter_is_a_new_file(tmp_path: Path) -> None:
+    lib = library(tmp_path)
+    (tmp_path / "content" / "vol2" / "07-compression.md").write_text(SECOND)
+    chapters = lib.chapters()
+    assert [c.slug for c in chapters] == ["fine-tuning", "compression"]
+    previous, following = lib.neighbours(chapters[0])
+    assert previous is None and following is not None and following.slug == "compression"
+    assert chapters[1].sections[0].number == "7.1"
+    assert lib.problems() == []

@@ -1,0 +1,102 @@
+"""The index, 404s, the chapters API, /healthz and the design rule that pure logic stays pure."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.html_tree import parse_html
+
+APP = Path(__file__).resolve().parents[2] / "app"
+
+
+def test_index_lists_the_chapters_that_exist(client: TestClient) -> None:
+    page = parse_html(client.get("/").text)
+    cards = page.find_all("li", cls="chapter-card")
+    assert len(cards) == 1
+    link = cards[0].find("a")
+    assert link.attrs["href"] == "/chapters/fine-tuning"
+    assert link.find(cls="chapter-number").text == "06"
+    assert link.find(cls="chapter-title").text == "Fine-tuning"
+    assert "≈ 20 min" in cards[0].find(cls="chapter-meta").text
+
+
+def test_unknown_chapter_is_a_404_page_in_the_sites_style(client: TestClient) -> None:
+    response = client.get("/chapters/no-such-chapter")
+    assert response.status_code == 404
+    page = parse_html(response.text)
+    assert page.find("h1").text == "Page not found"
+    assert "no-such-chapter" in page.find(cls="lede").text
+    assert page.find("a", cls="brand")
+
+
+def test_unknown_address_is_a_404_page(client: TestClient) -> None:
+    response = client.get("/nothing/here")
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+
+
+def test_api_lists_chapters(client: TestClient) -> None:
+    assert client.get("/api/chapters").json() == [
+        {"slug": "fine-tuning", "title": "Fine-tuning", "volume": 2, "number": 6, "reading_minutes": 20}
+    ]
+
+
+def test_api_chapter_structure_in_order(client: TestClient) -> None:
+    chapter = client.get("/api/chapters/fine-tuning").json()
+    assert [s["number"] for s in chapter["sections"]] == ["6.1", "6.2", "6.3", "6.4", "6.5", None]
+    assert [e["id"] for e in chapter["exercises"]] == [
+        "full-ft-memory", "lora-adapter-params", "lora-trainable-percent", "nf4-levels-count", "qlora-70b-weights",
+    ]
+    assert chapter["exercises"][1]["prompt"].startswith("A square projection")
+    assert [s["id"] for s in chapter["snippets"]] == ["lora-algebra", "rank-capacity"]
+    assert chapter["snippets"][0]["code"].startswith("# LoRA algebra")
+    assert [i["name"] for i in chapter["instruments"]] == ["lora-counter", "vram-fit", "nf4-levels"]
+
+
+def test_api_unknown_chapter_is_a_json_404(client: TestClient) -> None:
+    response = client.get("/api/chapters/nope")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "There is no chapter called “nope”."
+
+
+def test_healthz_reports_version_and_parts(client: TestClient) -> None:
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok"
+    assert body["version"]
+    assert body["parts"]["content"] == {"ok": True, "chapters": 1}
+    assert body["parts"]["database"]["ok"] is True
+    assert body["parts"]["runner"]["level"] in ("full", "unsafe", "none")
+
+
+def test_openapi_documents_the_api(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ["/api/chapters", "/api/chapters/{slug}", "/api/exercises/{exercise_id}/check", "/api/run", "/api/instruments/vram"]:
+        assert path in paths
+
+
+def test_static_and_highlight_css_are_served(client: TestClient) -> None:
+    assert client.get("/static/css/textbook.css").status_code == 200
+    css = client.get("/assets/pygments.css")
+    assert css.status_code == 200 and ".highlight" in css.text
+
+
+def test_pure_logic_never_imports_the_web_stack() -> None:
+    offenders = []
+    for path in APP.rglob("*.py"):
+        relative = path.relative_to(APP)
+        if relative.parts[0] == "web" or relative.name in ("main.py", "cli.py"):
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in ("fastapi", "starlette", "jinja2", "uvicorn") or name.startswith("app.web"):
+                    offenders.append(f"{relative}: {name}")
+    assert offenders == []
