@@ -17,9 +17,10 @@ import math
 from collections.abc import Mapping
 from functools import lru_cache
 from statistics import NormalDist
-from typing import Any
+from functools import _CacheInfo as CacheInfo  # lru_cache's public cache_info() type
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
@@ -42,7 +43,7 @@ CURVE_COLOR = "#CC79A7"
 _NORMAL = NormalDist()
 
 
-def _new_figure(height_in: float) -> tuple[Figure, Any]:
+def _new_figure(height_in: float) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.tick_params(colors=INK, labelcolor=INK, labelsize=FONT_SIZE - 1)
@@ -245,7 +246,7 @@ def clear_chart_cache() -> None:
         cached.cache_clear()
 
 
-def chart_cache_info() -> dict[str, Any]:
+def chart_cache_info() -> dict[str, CacheInfo]:
     """Hits, misses and sizes of each chart's cache."""
     return {
         "vram": _render_vram_cached.cache_info(),

@@ -233,7 +233,9 @@ def _warm_up(hidden_package: str) -> None:
     import builtins
 
     builtins.plot_xy = child.plot_xy  # type: ignore[attr-defined]
+    main_module, argv = sys.modules["__main__"], sys.argv
     child.execute_snippet(_WARM_UP_SNIPPET, RunnerLimits())
+    sys.modules["__main__"], sys.argv = main_module, argv
     import matplotlib.font_manager
 
     # Cached fonts hold open files whose offsets forks would share; children reopen them.
@@ -249,8 +251,9 @@ def main(config_json: str) -> None:
     sys.stdin = open(os.devnull)  # noqa: SIM115
     signal.signal(signal.SIGCHLD, _reap_children)
     # Orphaned inner processes (their outer fork was killed) come back to us to be reaped.
+    # (No PR_SET_PDEATHSIG here: it fires when the *thread* that started us exits, and the
+    # pool may be started from a short-lived thread. A closed control socket ends us instead.)
     linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
-    linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     _warm_up(config.hidden_package)
     template = Template(config, ctl)
     report = template.establish()

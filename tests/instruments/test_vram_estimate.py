@@ -6,7 +6,12 @@ import pytest
 
 from app.instruments import InstrumentInputError
 from app.instruments.activations import estimate_activations, layer_bytes_per_token
-from app.instruments.calibration import PUBLISHED_FIGURES, PublishedFigure, compare_to_published
+from app.instruments.calibration import (
+    PUBLISHED_FIGURES,
+    CalibrationRow,
+    PublishedFigure,
+    compare_to_published,
+)
 from app.instruments.lora import count_model
 from app.instruments.models import get_model
 from app.instruments.vram import (
@@ -180,7 +185,7 @@ def test_longer_sequences_cost_more() -> None:
 @pytest.mark.parametrize(
     "row", compare_to_published(), ids=lambda row: f"{row.figure.source[:12]}-{row.figure.claim}"
 )
-def test_calibration_against_published_figures(row) -> None:  # type: ignore[no-untyped-def]
+def test_calibration_against_published_figures(row: CalibrationRow) -> None:
     figure = row.figure
     assert figure.min_ratio <= row.ratio <= figure.max_ratio, (
         f"{figure.source}: {figure.claim}; ours {row.ours_gb:.1f} GB = {row.ratio:.2f}x "

@@ -95,3 +95,9 @@ def healthz(state: AppState = Depends(app_state)) -> dict[str, object]:
             "runner": runner,
         },
     }
+
+
+@router.get("/api/version", tags=["operations"])
+def version(state: AppState = Depends(app_state)) -> dict[str, str]:
+    """The app version: the cheapest endpoint, used as the benchmarks' baseline."""
+    return {"version": state.version}

@@ -1,0 +1,191 @@
+"""The pool's side of the template process: start it, ask it to fork runs, replace it.
+
+Each spawned run arrives as a `SpawnedRun`: the data socket to the snippet's
+process, the status socket from its supervising fork, and a pidfd for that
+fork, so killing a run can never hit a recycled pid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .protocol import IsolationReport, RunnerError, RunnerLimits
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_TOP_PACKAGE = __name__.split(".")[0]
+_IMPORT_ROOT = _PACKAGE_DIR.parents[len(__name__.split(".")) - 2]
+_ZYGOTE_MODULE = __name__.rsplit(".", 1)[0] + ".zygote"
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    f"from {_ZYGOTE_MODULE} import main; main(sys.argv[2])"
+)
+
+
+class TemplateDied(RunnerError):
+    """The template process is gone; the pool starts a new one."""
+
+
+@dataclass
+class SpawnedRun:
+    pid: int
+    pidfd: int
+    data: socket.socket
+    status: socket.socket
+
+    def kill(self) -> None:
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        except (ProcessLookupError, OSError):
+            pass
+
+    def close(self) -> None:
+        self.data.close()
+        self.status.close()
+        try:
+            os.close(self.pidfd)
+        except OSError:
+            pass
+
+
+def template_environment() -> dict[str, str]:
+    """The template's whole environment: nothing of the server's (secrets live there)."""
+    mpl_dir = os.environ.get("MPLCONFIGDIR") or os.path.join(tempfile.gettempdir(), f"textbook-mpl-{os.geteuid()}")
+    os.makedirs(mpl_dir, mode=0o700, exist_ok=True)
+    return {
+        "PATH": os.defpath,
+        "LANG": "C.UTF-8",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        # Per-thread malloc arenas reserve 64 MB of address space each, which RLIMIT_AS counts.
+        "MALLOC_ARENA_MAX": "2",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": mpl_dir,
+    }
+
+
+class TemplateProcess:
+    def __init__(self, limits: RunnerLimits, *, allow_unsafe: bool, python: str | None = None) -> None:
+        self._limits = limits
+        self._allow_unsafe = allow_unsafe
+        self._python = python or sys.executable
+        self._process: subprocess.Popen[bytes] | None = None
+        self._ctl: socket.socket | None = None
+        self._lock = asyncio.Lock()
+        self.isolation = IsolationReport("none", ["the code runner has not started"])
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None and self._ctl is not None
+
+    async def start(self, timeout_s: float) -> IsolationReport:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config = {
+            "ctl_fd": theirs.fileno(),
+            "limits": self._limits.to_dict(),
+            "allow_unsafe": self._allow_unsafe,
+            "project_root": str(_IMPORT_ROOT),
+            "hidden_package": _TOP_PACKAGE,
+            "hidden_paths": [str(_IMPORT_ROOT / _TOP_PACKAGE), "/etc/passwd", "/home", "/proc/self"],
+        }
+        with theirs:
+            self._process = subprocess.Popen(
+                [self._python, "-I", "-c", _BOOT, str(_IMPORT_ROOT), json.dumps(config)],
+                pass_fds=[theirs.fileno()],
+                env=template_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                cwd="/",
+                start_new_session=True,  # the server's terminal signals are not the template's
+            )
+        ours.setblocking(False)
+        self._ctl = ours
+        try:
+            message, _ = await asyncio.wait_for(self._receive(), timeout_s)
+        except (TimeoutError, TemplateDied) as exc:
+            await self.stop()
+            reason = "timed out" if isinstance(exc, TimeoutError) else "exited"
+            self.isolation = IsolationReport("none", [f"the sandbox template process {reason} during startup"])
+            return self.isolation
+        hello = json.loads(message)
+        isolation = hello["isolation"]
+        self.isolation = IsolationReport(isolation["level"], list(isolation["details"]))
+        if not self.isolation.can_run:
+            await self.stop()
+        return self.isolation
+
+    async def spawn(self) -> SpawnedRun:
+        async with self._lock:
+            if not self.alive:
+                raise TemplateDied("the sandbox template is not running")
+            assert self._ctl is not None
+            try:
+                await asyncio.get_running_loop().sock_sendall(self._ctl, b'{"op": "spawn"}')
+            except OSError:
+                raise TemplateDied("the sandbox template is not running") from None
+            message, fds = await self._receive()
+        reply = json.loads(message)
+        if "error" in reply or len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            raise RunnerError(str(reply.get("error", "the sandbox template sent no process")))
+        data, status = socket.socket(fileno=fds[0]), socket.socket(fileno=fds[1])
+        data.setblocking(False)
+        status.setblocking(False)
+        return SpawnedRun(pid=int(reply["pid"]), pidfd=fds[2], data=data, status=status)
+
+    async def _receive(self) -> tuple[bytes, list[int]]:
+        assert self._ctl is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                message, fds, _, _ = socket.recv_fds(self._ctl, 65536, 3, socket.MSG_CMSG_CLOEXEC)
+            except BlockingIOError:
+                await _readable(loop, self._ctl)
+                continue
+            except OSError:
+                message, fds = b"", []
+            if not message:
+                self._mark_dead()
+                raise TemplateDied("the sandbox template exited")
+            return message, list(fds)
+
+    def _mark_dead(self) -> None:
+        if self._ctl is not None:
+            self._ctl.close()
+            self._ctl = None
+
+    async def stop(self) -> None:
+        self._mark_dead()  # EOF on its control socket makes the template exit
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for _ in range(50):
+            if process.poll() is not None:
+                return
+            await asyncio.sleep(0.02)
+        process.kill()
+        await asyncio.to_thread(process.wait)
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    future: asyncio.Future[Any] = loop.create_future()
+    loop.add_reader(sock.fileno(), lambda: future.done() or future.set_result(None))
+    try:
+        await future
+    finally:
+        loop.remove_reader(sock.fileno())
