@@ -1,0 +1,346 @@
+"""RunnerPool: the asyncio API the web app uses to run snippets.
+
+Admission: at most `concurrency` runs execute at once; up to `queue_size` more
+wait; beyond that `run()` raises RunnerBusy at once. Each run uses a process
+forked from the template ahead of time (a "spare") that has already entered
+its sandbox, so a request pays only for executing the code. Every run gets a
+fresh process that is discarded afterwards: no state survives between runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+import os
+import signal
+import time
+from typing import Any
+
+from .protocol import (
+    RUN_STATUSES,
+    Figure,
+    InvalidRequest,
+    IsolationReport,
+    RunnerBusy,
+    RunnerError,
+    RunnerLimits,
+    RunRequest,
+    RunResult,
+    SandboxUnavailable,
+)
+from .wire import FrameDecoder, FrameError, FrameTooLarge, encode_frame
+from .zygote_client import SpawnedRun, TemplateDied, TemplateProcess
+
+_READY_TIMEOUT_S = 10.0  # a spare that is not sandboxed by then is discarded
+_EXIT_TIMEOUT_S = 2.0  # after its result, a run gets this long to exit before it is killed
+DEVICES = ("cpu",)
+
+
+class _SpareFailed(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Channel:
+    """Frames from a socket whose peer is untrusted: size-capped, EOF-aware."""
+
+    def __init__(self, sock: Any, max_frame: int) -> None:
+        self._sock = sock
+        self._decoder = FrameDecoder(max_frame)
+        self._frames: collections.deque[dict[str, Any]] = collections.deque()
+        self._eof = False
+
+    async def next(self) -> dict[str, Any] | None:
+        loop = asyncio.get_running_loop()
+        while not self._frames:
+            if self._eof:
+                return None
+            try:
+                data = await loop.sock_recv(self._sock, 1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                self._eof = True
+                continue
+            self._frames.extend(self._decoder.feed(data))
+        return self._frames.popleft()
+
+
+class RunnerPool:
+    def __init__(
+        self,
+        limits: RunnerLimits | None = None,
+        *,
+        concurrency: int | None = None,
+        queue_size: int = 16,
+        allow_unsafe: bool = False,
+        spares: int | None = None,
+        python: str | None = None,
+        startup_timeout_s: float = 60.0,
+    ) -> None:
+        self.limits = limits or RunnerLimits()
+        self.concurrency = concurrency or os.cpu_count() or 1
+        self.queue_size = queue_size
+        self.allow_unsafe = allow_unsafe
+        self._spare_target = self.concurrency if spares is None else spares
+        self._startup_timeout_s = startup_timeout_s
+        self._template = TemplateProcess(self.limits, allow_unsafe=allow_unsafe, python=python)
+        self._slots: asyncio.Semaphore | None = None
+        self._waiting = 0
+        self._spares: collections.deque[SpawnedRun] = collections.deque()
+        self._refill_wanted: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._restart_lock: asyncio.Lock | None = None
+        self._mean_run_s = 0.05
+        self._started = False
+        self._closed = False
+        self._max_frame = (
+            8 * self.limits.output_bytes + self.limits.max_figures * (self.limits.figure_bytes * 4 // 3 + 256) + 65536
+        )
+
+    # -- lifecycle -----------------------------------------------------------
+
+    @property
+    def isolation(self) -> IsolationReport:
+        return self._template.isolation
+
+    @property
+    def template_pid(self) -> int | None:
+        """pid of the current template process (for health pages and tests)."""
+        return self._template.pid
+
+    async def start(self) -> IsolationReport:
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._refill_wanted = asyncio.Event()
+        self._restart_lock = asyncio.Lock()
+        report = await self._template.start(self._startup_timeout_s)
+        self._started = True
+        if report.can_run:
+            self._background(self._keep_spares())
+            self._refill_wanted.set()
+        return report
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._spares:
+            spare = self._spares.popleft()
+            spare.kill()
+            spare.close()
+        await self._template.stop()
+
+    async def __aenter__(self) -> RunnerPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- running -------------------------------------------------------------
+
+    async def run(self, request: RunRequest) -> RunResult:
+        self._validate(request)
+        assert self._slots is not None
+        if self._slots.locked() and self._waiting >= self.queue_size:
+            raise RunnerBusy(self._retry_after())
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            started = time.perf_counter()
+            result = await self._run_in_slot(request)
+            self._mean_run_s = 0.8 * self._mean_run_s + 0.2 * (time.perf_counter() - started)
+            return result
+        finally:
+            self._slots.release()
+
+    def _validate(self, request: RunRequest) -> None:
+        if not self._started or self._closed:
+            raise RunnerError("the code runner is not running")
+        if not self.isolation.can_run:
+            raise SandboxUnavailable("; ".join(self.isolation.details[:1]) or "no sandbox")
+        if not isinstance(request.code, str):
+            raise InvalidRequest("code must be text")
+        size = len(request.code.encode("utf-8", "surrogatepass"))
+        if size > self.limits.max_code_bytes:
+            raise InvalidRequest(f"the snippet is {size} bytes long; the limit is {self.limits.max_code_bytes}")
+        if request.device not in DEVICES:
+            raise InvalidRequest(f"device {request.device!r} is not available here; use one of {', '.join(DEVICES)}")
+
+    def _retry_after(self) -> float:
+        ahead = self._waiting + self.concurrency
+        return float(max(1, math.ceil(ahead * self._mean_run_s / self.concurrency)))
+
+    async def _run_in_slot(self, request: RunRequest) -> RunResult:
+        failure = "the sandbox did not start"
+        for _ in range(2):  # a spare may have died while idle; one fresh retry
+            run = await self._take_spare()
+            try:
+                return await self._execute(run, request)
+            except _SpareFailed as exc:
+                failure = exc.message
+        raise SandboxUnavailable(failure)
+
+    async def _execute(self, run: SpawnedRun, request: RunRequest) -> RunResult:
+        loop = asyncio.get_running_loop()
+        channel = Channel(run.data, self._max_frame)
+        try:
+            ready = await asyncio.wait_for(channel.next(), _READY_TIMEOUT_S)
+        except (TimeoutError, FrameError):
+            ready = None
+        if ready is None or ready.get("event") != "ready":
+            run.kill()
+            exit_info = await self._exit_of(run, 0.5)
+            run.close()
+            message = (ready or exit_info or {}).get("message") or "the sandboxed process died before it was ready"
+            raise _SpareFailed(str(message))
+        started = time.perf_counter()
+        status: str | None = None
+        frame: dict[str, Any] | None = None
+        try:
+            await loop.sock_sendall(run.data, encode_frame({"code": request.code, "device": request.device}))
+            frame = await asyncio.wait_for(channel.next(), self.limits.wall_s)
+        except TimeoutError:
+            status = "timeout"
+        except FrameTooLarge:
+            status = "output_limit"
+        except FrameError:
+            status = "garbled"
+        except OSError:
+            frame = None  # it closed its end: look at how it exited
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if status is not None or frame is None:
+            if status is not None:
+                run.kill()
+            exit_info = await self._exit_of(run, _EXIT_TIMEOUT_S)
+            run.kill()
+            run.close()
+            return _result_without_frame(status, exit_info, elapsed_ms, self.limits)
+        self._background(self._retire(run))
+        return _result_from_frame(frame, elapsed_ms, self.limits)
+
+    async def _exit_of(self, run: SpawnedRun, timeout_s: float) -> dict[str, Any] | None:
+        """The supervisor's last word on the status socket: exit/setup_error, or None."""
+        channel = Channel(run.status, 1 << 16)
+
+        async def last_frame() -> dict[str, Any] | None:
+            while True:
+                frame = await channel.next()
+                if frame is None or frame.get("event") in ("exit", "setup_error"):
+                    return frame
+
+        try:
+            return await asyncio.wait_for(last_frame(), timeout_s)
+        except (TimeoutError, FrameError):
+            return None
+
+    async def _retire(self, run: SpawnedRun) -> None:
+        try:
+            if await self._exit_of(run, _EXIT_TIMEOUT_S) is None:
+                run.kill()
+        finally:
+            run.close()
+
+    # -- spares and the template ---------------------------------------------
+
+    async def _take_spare(self) -> SpawnedRun:
+        assert self._refill_wanted is not None
+        self._refill_wanted.set()
+        if self._spares:
+            return self._spares.popleft()
+        return await self._spawn()
+
+    async def _keep_spares(self) -> None:
+        assert self._refill_wanted is not None
+        while True:
+            await self._refill_wanted.wait()
+            self._refill_wanted.clear()
+            while len(self._spares) < self._spare_target and not self._closed:
+                try:
+                    self._spares.append(await self._spawn())
+                except RunnerError:
+                    await asyncio.sleep(0.5)  # the next run retries and reports the failure
+                    break
+
+    async def _spawn(self) -> SpawnedRun:
+        for _ in range(2):
+            try:
+                return await self._template.spawn()
+            except TemplateDied:
+                await self._restart_template()
+        raise SandboxUnavailable("the sandbox template process keeps dying")
+
+    async def _restart_template(self) -> None:
+        assert self._restart_lock is not None
+        async with self._restart_lock:
+            if self._template.alive or self._closed:
+                return
+            await self._template.stop()
+            await self._template.start(self._startup_timeout_s)
+
+    def _background(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _result_from_frame(frame: dict[str, Any], elapsed_ms: float, limits: RunnerLimits) -> RunResult:
+    """Build a result from the sandbox's frame without trusting its shape."""
+    status = frame.get("status")
+    stdout, stderr, raw_figures = frame.get("stdout"), frame.get("stderr"), frame.get("figures")
+    well_formed = (
+        frame.get("event") == "result"
+        and status in RUN_STATUSES
+        and isinstance(stdout, str)
+        and isinstance(stderr, str)
+        and isinstance(raw_figures, list)
+        and all(_is_figure(item) for item in raw_figures)
+    )
+    if not well_formed:
+        return _result_without_frame("garbled", None, elapsed_ms, limits)
+    figures = [Figure(mime=item["mime"], data=item["data"]) for item in raw_figures[: limits.max_figures]]
+    return RunResult(status=status, stdout=stdout, stderr=stderr, figures=figures, elapsed_ms=elapsed_ms)  # type: ignore[arg-type]
+
+
+def _is_figure(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("mime") == "image/png" and isinstance(item.get("data"), str)
+
+
+def _result_without_frame(
+    status: str | None, exit_info: dict[str, Any] | None, elapsed_ms: float, limits: RunnerLimits
+) -> RunResult:
+    """Explain a run that produced no usable result frame."""
+    if status == "timeout":
+        return RunResult("timeout", "", f"stopped: the snippet ran longer than {limits.wall_s:g} s\n", [], elapsed_ms)
+    if status == "output_limit":
+        message = f"stopped: the snippet sent more output than the {limits.output_bytes}-byte limit\n"
+        return RunResult("output_limit", "", message, [], elapsed_ms)
+    if status == "garbled":
+        return RunResult("error", "", "the sandbox returned a malformed result (did the snippet write to it?)\n", [], elapsed_ms)
+    signal_number = (exit_info or {}).get("signal")
+    code = (exit_info or {}).get("code")
+    if isinstance(signal_number, int):
+        if signal_number == signal.SIGXCPU:
+            return RunResult("timeout", "", f"stopped: CPU time limit of {limits.cpu_s} s\n", [], elapsed_ms)
+        name = _signal_name(signal_number)
+        hint = {
+            signal.SIGSEGV: " (a crash in native code, e.g. through ctypes or very deep recursion)",
+            signal.SIGKILL: " (e.g. its CPU time or memory ran out)",
+        }.get(signal_number, "")
+        return RunResult("killed", "", f"the snippet's process was killed by {name}{hint}\n", [], elapsed_ms)
+    if isinstance(code, int):
+        return RunResult("error", "", f"the snippet's process exited (code {code}) before reporting a result\n", [], elapsed_ms)
+    return RunResult("killed", "", "the snippet's process vanished without a result\n", [], elapsed_ms)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
