@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = ProgressStore(settings.resolved_database_url())
     pool = RunnerPool(
         runner_limits(settings),
-        workers=settings.runner_workers,
+        concurrency=settings.runner_workers,
         queue_size=settings.runner_queue,
         allow_unsafe=settings.runner_allow_unsafe,
     )

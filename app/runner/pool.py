@@ -185,6 +185,10 @@ class RunnerPool:
                 return await self._execute(run, request)
             except _SpareFailed as exc:
                 failure = exc.message
+            finally:
+                # Replace the spare only now: forking during the run would compete with it for CPU.
+                assert self._refill_wanted is not None
+                self._refill_wanted.set()
         raise SandboxUnavailable(failure)
 
     async def _execute(self, run: SpawnedRun, request: RunRequest) -> RunResult:
@@ -250,8 +254,6 @@ class RunnerPool:
     # -- spares and the template ---------------------------------------------
 
     async def _take_spare(self) -> SpawnedRun:
-        assert self._refill_wanted is not None
-        self._refill_wanted.set()
         if self._spares:
             return self._spares.popleft()
         return await self._spawn()

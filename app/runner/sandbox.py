@@ -112,7 +112,7 @@ def prepare_stage(paths: list[str]) -> Stage:
         if os.path.exists("/dev/" + device):
             open(root + "/dev/" + device, "w").close()
             linux.mount("/dev/" + device, root + "/dev/" + device, None, linux.MS_BIND)
-    os.makedirs(root + SCRATCH)
+    os.makedirs(root + SCRATCH, exist_ok=True)
     _remount_read_only(root)
     return Stage(root=root, mounts=tuple(paths), links=tuple(links))
 

@@ -237,6 +237,9 @@ def _warm_up(hidden_package: str) -> None:
     child.execute_snippet(_WARM_UP_SNIPPET, RunnerLimits())
     sys.modules["__main__"], sys.argv = main_module, argv
     import matplotlib.font_manager
+    import numpy
+
+    numpy.random.seed()  # its first call imports and initialises lazily; children reseed too
 
     # Cached fonts hold open files whose offsets forks would share; children reopen them.
     matplotlib.font_manager._get_font.cache_clear()

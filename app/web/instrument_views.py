@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from app.content.model import InstrumentRef
-from app.instruments.catalog import CATALOG, LoraCounterResult, Params, VramFitResult
+from app.instruments.catalog import CATALOG, LoraCounterResult, Params, VramFitResult, targets_text
 from app.instruments.charts import lora_chart, nf4_chart, vram_chart
 from app.instruments.errors import InstrumentInputError
 from app.instruments.nf4 import Nf4Report
@@ -85,8 +85,8 @@ def state_query(ref: InstrumentRef, params: Params, current_url: str | None) -> 
     kept = [(k, v) for k, v in parse_qsl(urlsplit(current_url).query if current_url else "", keep_blank_values=True) if not k.startswith(prefix)]
     own: list[tuple[str, str]] = []
     for key, value in params.items():
-        if isinstance(value, (list, tuple)):
-            value = ",".join(map(str, value))
+        if key in MULTI_VALUED:
+            value = targets_text(value)
         if isinstance(value, bool):
             value = "1" if value else "0"
         own.append((prefix + key, str(value)))

@@ -1,0 +1,190 @@
+"""Browser fixtures: the real app served by uvicorn, one headless Chromium, a fresh learner per test.
+
+One server and one browser per test session (per xdist worker: each worker picks its own
+free port and temporary data directory). Every page a test opens is watched: console
+errors, uncaught exceptions, failed requests and unexpected HTTP errors fail the test at
+teardown unless the test declared them with `browser_problems.allow(status)`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response, sync_playwright
+
+from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT
+
+SERVER_START_S = 60.0
+# The snippet tests provoke a timeout; a short wall limit keeps the suite fast.
+RUNNER_WALL_S = "2"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with status {process.returncode} before it was healthy:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the server was not healthy within {SERVER_START_S:.0f} s:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e-server") / "server.log"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, server_log: Path) -> Iterator[str]:
+    """The real app, `python -m app.cli serve`, on a free port; yields its base URL."""
+    if not (REPO_ROOT / "static" / "vendor" / "htmx.min.js").exists():
+        pytest.fail("static/vendor/htmx.min.js is missing: run `./dev test` (it copies htmx from node_modules) first")
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    env = {
+        **os.environ,
+        "TEXTBOOK_PORT": str(port),
+        "TEXTBOOK_HOST": "127.0.0.1",
+        "TEXTBOOK_DATA_DIR": str(data_dir),
+        "TEXTBOOK_SECRET_KEY": "e2e-test-secret-key",
+        "TEXTBOOK_LOG_LEVEL": "warning",
+        "TEXTBOOK_RUNNER_WALL_S": RUNNER_WALL_S,
+        "TEXTBOOK_RUNNER_WORKERS": "2",
+    }
+    env.pop("TEXTBOOK_DATABASE_URL", None)
+    base_url = f"http://127.0.0.1:{port}"
+    with server_log.open("wb") as log:
+        # Its own process group, so teardown can stop the server and every runner process it forked.
+        process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_healthy(base_url, process, server_log)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (./dev test does)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class BrowserProblems:
+    """What went wrong in the pages of one test, minus what the test said to expect."""
+
+    allowed_statuses: set[int] = field(default_factory=set)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    bad_responses: list[tuple[int, str]] = field(default_factory=list)
+
+    def allow(self, *statuses: int) -> None:
+        """Declare HTTP errors (4xx) the test provokes on purpose."""
+        self.allowed_statuses.update(statuses)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
+        page.on("requestfailed", self._on_request_failed)
+        page.on("response", self._on_response)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(f"{message.location.get('url', '')}: {message.text}")
+
+    def _on_request_failed(self, request: Request) -> None:
+        self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
+
+    def _on_response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.bad_responses.append((response.status, f"{response.request.method} {response.url}"))
+
+    def unexpected(self) -> list[str]:
+        problems = [f"HTTP {status}: {what}" for status, what in self.bad_responses if status >= 500 or status not in self.allowed_statuses]
+        for text in self.console_errors:
+            # Chromium logs every HTTP error response, and htmx logs its responseError event.
+            logged = re.search(r"status of (\d{3})", text)
+            if logged and int(logged.group(1)) in self.allowed_statuses and int(logged.group(1)) < 500:
+                continue
+            if "htmx:responseError" in text and self.allowed_statuses:
+                continue
+            problems.append(f"console error: {text}")
+        problems += [f"uncaught exception: {text}" for text in self.page_errors]
+        problems += [f"request failed: {text}" for text in self.failed_requests]
+        return problems
+
+
+@pytest.fixture
+def browser_problems() -> BrowserProblems:
+    return BrowserProblems()
+
+
+NewPage = Callable[..., Page]
+
+
+@pytest.fixture
+def new_page(browser: Browser, server: str, server_log: Path, browser_problems: BrowserProblems) -> Iterator[NewPage]:
+    """Open a page in a brand-new context (a new learner: no cookies); options go to new_context."""
+    contexts: list[BrowserContext] = []
+    log_offset = server_log.stat().st_size
+
+    def open_page(**options: Any) -> Page:
+        context = browser.new_context(base_url=server, **{"viewport": {"width": 1280, "height": 900}, **options})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        browser_problems.watch(page)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    problems = browser_problems.unexpected()
+    with server_log.open("rb") as log:
+        log.seek(log_offset)
+        server_said = log.read().decode("utf-8", "replace")
+    if "Traceback" in server_said:
+        problems.append(f"the server logged a traceback:\n{server_said}")
+    assert not problems, "the browser saw problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def page(new_page: NewPage) -> Page:
+    """A fresh learner's page at 1280 px, light mode, JavaScript on."""
+    return new_page()
