@@ -19,6 +19,7 @@ from app.runner.pool import RunnerPool
 from app.runner.protocol import RunnerLimits
 from app.storage import ProgressStore
 from app.web.errors import install_error_handlers
+from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.learner import LearnerCookie
 from app.web.routes import api, exercises, instruments, pages, runner
 from app.web.state import AppState
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.textbook = state
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for module in (pages, exercises, instruments, runner, api):
         app.include_router(module.router)

@@ -18,7 +18,7 @@ from app.main import create_app
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"data_dir": data_dir, "secret_key": "test-secret-key", "runner_workers": 2, "runner_queue": 8}
+    values: dict[str, object] = {"data_dir": data_dir, "secret_key": "test-secret-key", "runner_workers": 2, "runner_queue": 8, "runner_wall_s": 2.0}
     values.update(overrides)
     return Settings(**values)
 

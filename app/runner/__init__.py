@@ -1,6 +1,6 @@
 """placeholder"""
 
-from .pool import RunnerPool
+from .pool import RunnerPool, run_snippet_sync, run_snippets_sync
 from .protocol import (
     Figure,
     InvalidRequest,
@@ -12,7 +12,7 @@ from .protocol import (
     RunResult,
     SandboxUnavailable,
 )
-from .sync import run_snippet_sync, run_snippets_sync
+
 
 __all__ = [
     "Figure",

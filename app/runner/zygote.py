@@ -178,14 +178,15 @@ class Template:
         return pid, pidfd, data_parent, status_parent
 
     def serve(self) -> None:
+        """Answer spawn requests until the pool closes the control socket."""
         while True:
-            message, fds, _, _ = socket.recv_fds(self.ctl, 4096, 4)
+            try:
+                message, fds, _, _ = socket.recv_fds(self.ctl, 4096, 4)
+            except OSError:
+                return
             for fd in fds:
                 os.close(fd)  # the pool never sends fds; don't let any leak into forks
-            if not message:
-                return
-            request = json.loads(message)
-            if request.get("op") != "spawn":
+            if not message or json.loads(message).get("op") != "spawn":
                 return
             try:
                 pid, pidfd, data, status = self.spawn()
@@ -194,6 +195,8 @@ class Template:
                 continue
             try:
                 socket.send_fds(self.ctl, [json.dumps({"pid": pid}).encode()], [data.fileno(), status.fileno(), pidfd])
+            except OSError:
+                return  # the pool went away; the unsent run sees EOF and exits by itself
             finally:
                 data.close()
                 status.close()

@@ -9,7 +9,6 @@ teardown unless the test declared them with `browser_problems.allow(status)`.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -18,14 +17,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT
+from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, BrowserProblems
 
 SERVER_START_S = 60.0
 # The snippet tests provoke a timeout; a short wall limit keeps the suite fast.
@@ -102,52 +100,6 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
-
-
-@dataclass
-class BrowserProblems:
-    """What went wrong in the pages of one test, minus what the test said to expect."""
-
-    allowed_statuses: set[int] = field(default_factory=set)
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    failed_requests: list[str] = field(default_factory=list)
-    bad_responses: list[tuple[int, str]] = field(default_factory=list)
-
-    def allow(self, *statuses: int) -> None:
-        """Declare HTTP errors (4xx) the test provokes on purpose."""
-        self.allowed_statuses.update(statuses)
-
-    def watch(self, page: Page) -> None:
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
-        page.on("requestfailed", self._on_request_failed)
-        page.on("response", self._on_response)
-
-    def _on_console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.console_errors.append(f"{message.location.get('url', '')}: {message.text}")
-
-    def _on_request_failed(self, request: Request) -> None:
-        self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
-
-    def _on_response(self, response: Response) -> None:
-        if response.status >= 400:
-            self.bad_responses.append((response.status, f"{response.request.method} {response.url}"))
-
-    def unexpected(self) -> list[str]:
-        problems = [f"HTTP {status}: {what}" for status, what in self.bad_responses if status >= 500 or status not in self.allowed_statuses]
-        for text in self.console_errors:
-            # Chromium logs every HTTP error response, and htmx logs its responseError event.
-            logged = re.search(r"status of (\d{3})", text)
-            if logged and int(logged.group(1)) in self.allowed_statuses and int(logged.group(1)) < 500:
-                continue
-            if "htmx:responseError" in text and self.allowed_statuses:
-                continue
-            problems.append(f"console error: {text}")
-        problems += [f"uncaught exception: {text}" for text in self.page_errors]
-        problems += [f"request failed: {text}" for text in self.failed_requests]
-        return problems
 
 
 @pytest.fixture

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import ConsoleMessage, Locator, Page, Request, Response
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
@@ -58,3 +59,49 @@ def screenshot(target: Page | Locator, name: str, *, full_page: bool = False) ->
         target.screenshot(path=str(path), full_page=full_page, animations="disabled")
     assert path.stat().st_size > 1000, f"screenshot {path} is empty"
     return path
+
+
+@dataclass
+class BrowserProblems:
+    """What went wrong in the pages of one test, minus what the test said to expect."""
+
+    allowed_statuses: set[int] = field(default_factory=set)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    bad_responses: list[tuple[int, str]] = field(default_factory=list)
+
+    def allow(self, *statuses: int) -> None:
+        """Declare HTTP errors (4xx) the test provokes on purpose."""
+        self.allowed_statuses.update(statuses)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
+        page.on("requestfailed", self._on_request_failed)
+        page.on("response", self._on_response)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(f"{message.location.get('url', '')}: {message.text}")
+
+    def _on_request_failed(self, request: Request) -> None:
+        self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
+
+    def _on_response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.bad_responses.append((response.status, f"{response.request.method} {response.url}"))
+
+    def unexpected(self) -> list[str]:
+        problems = [f"HTTP {status}: {what}" for status, what in self.bad_responses if status >= 500 or status not in self.allowed_statuses]
+        for text in self.console_errors:
+            # Chromium logs every HTTP error response, and htmx logs its responseError event.
+            logged = re.search(r"status of (\d{3})", text)
+            if logged and int(logged.group(1)) in self.allowed_statuses and int(logged.group(1)) < 500:
+                continue
+            if "htmx:responseError" in text and self.allowed_statuses:
+                continue
+            problems.append(f"console error: {text}")
+        problems += [f"uncaught exception: {text}" for text in self.page_errors]
+        problems += [f"request failed: {text}" for text in self.failed_requests]
+        return problems

@@ -1,0 +1,81 @@
+"""A real, sandboxed RunnerPool per test session, driven from synchronous tests.
+
+The pool lives on an event loop in a background thread, the way it lives in the
+server; `PoolHarness.run(code)` submits a run and waits for its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine, Iterator, Sequence
+from typing import Any, TypeVar
+
+import pytest
+
+from app.runner import RunnerLimits, RunnerPool, RunRequest, RunResult
+
+T = TypeVar("T")
+
+# Set before any pool starts: a snippet must never see the server's environment.
+SECRET_NAME = "TEXTBOOK_RUNNER_TEST_SECRET"
+SECRET_VALUE = "s3cr3t-value-the-sandbox-must-not-see"
+
+# Short wall clock so the timeout cases stay cheap; everything else finishes far sooner.
+TEST_LIMITS = RunnerLimits(wall_s=1.5, cpu_s=3)
+
+
+class PoolHarness:
+    def __init__(self, pool: RunnerPool) -> None:
+        self.pool = pool
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="runner-test-loop", daemon=True)
+        self._thread.start()
+        self.call(pool.start())
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout_s: float = 60.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_s)
+
+    def run(self, code: str) -> RunResult:
+        return self.call(self.pool.run(RunRequest(code)))
+
+    def run_concurrently(self, codes: Sequence[str]) -> list[RunResult | BaseException]:
+        async def run_all() -> list[RunResult | BaseException]:
+            return await asyncio.gather(*(self.pool.run(RunRequest(code)) for code in codes), return_exceptions=True)
+
+        return self.call(run_all())
+
+    def close(self) -> None:
+        self.call(self.pool.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+def start_harness(limits: RunnerLimits = TEST_LIMITS, **options: Any) -> PoolHarness:
+    os.environ[SECRET_NAME] = SECRET_VALUE
+    return PoolHarness(RunnerPool(limits, **options))
+
+
+@pytest.fixture(scope="session")
+def runner() -> Iterator[PoolHarness]:
+    harness = start_harness(concurrency=2)
+    if not harness.pool.isolation.can_run:
+        harness.close()
+        pytest.fail(f"no sandbox on this host: {harness.pool.isolation.details}")
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def fresh_runner(runner: PoolHarness) -> PoolHarness:
+    """The session pool, after checking it still runs ordinary code (tests then re-check)."""
+    assert_still_works(runner)
+    return runner
+
+
+def assert_still_works(harness: PoolHarness) -> None:
+    result = harness.run("import numpy as np\nprint(int(np.arange(5).sum()))")
+    assert result.status == "ok", result
+    assert result.stdout == "10\n"
