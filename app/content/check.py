@@ -7,15 +7,17 @@ from collections.abc import Callable
 from app.config import Settings
 from app.content.loader import ChapterLibrary
 from app.content.markdown import build_markdown
-from app.content.model import Chapter, Problem, Snippet
+from app.content.model import Problem, Snippet
 from app.instruments.catalog import INSTRUMENT_CATALOG
 
-# code -> (status, stdout, stderr, figure count)
-SnippetRunner = Callable[[str], tuple[str, str, str, int]]
+# What a run of a snippet produced: (status, stdout, stderr, figure count).
+Outcome = tuple[str, str, str, int]
+# Every snippet's code -> their outcomes, in order (one warm pool for the whole book).
+BatchRunner = Callable[[list[str]], list[Outcome]]
 
 
-def snippet_problems(path: str, snippet: Snippet, run: SnippetRunner) -> list[Problem]:
-    status, stdout, stderr, figures = run(snippet.code)
+def snippet_problems(path: str, snippet: Snippet, outcome: Outcome) -> list[Problem]:
+    status, stdout, stderr, figures = outcome
     where = f"runnable '{snippet.id}'"
     if status != "ok":
         last = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
@@ -29,31 +31,26 @@ def snippet_problems(path: str, snippet: Snippet, run: SnippetRunner) -> list[Pr
     return problems
 
 
-def chapter_snippet_problems(chapter: Chapter, display_path: str, run: SnippetRunner) -> list[Problem]:
-    return [p for snippet in chapter.snippets for p in snippet_problems(display_path, snippet, run)]
-
-
-def check_content(settings: Settings, run_snippets: bool = True, runner: SnippetRunner | None = None) -> list[Problem]:
+def check_content(settings: Settings, run_snippets: bool = True, runner: BatchRunner | None = None) -> list[Problem]:
     library = ChapterLibrary(settings.content_dir, build_markdown(INSTRUMENT_CATALOG))
     if not any(library.content_dir.glob("vol*/*.md")):
         return [Problem(str(settings.content_dir), 0, "no chapters found (expected files like vol2/06-fine-tuning.md)")]
     problems = library.problems()
     if run_snippets:
-        run = runner or sandbox_runner(settings)
-        for chapter in library.chapters():
-            problems += chapter_snippet_problems(chapter, library.display_path(chapter), run)
+        placed = [(library.display_path(c), s) for c in library.chapters() for s in c.snippets]
+        outcomes = (runner or sandbox_runner(settings))([s.code for _, s in placed])
+        for (path, snippet), outcome in zip(placed, outcomes, strict=True):
+            problems += snippet_problems(path, snippet, outcome)
     return problems
 
 
-def sandbox_runner(settings: Settings) -> SnippetRunner:
+def sandbox_runner(settings: Settings) -> BatchRunner:
     """Run snippets exactly as students do: in the sandbox, with the server's limits."""
     from app.main import runner_limits
-    from app.runner.pool import run_snippet_sync
+    from app.runner import run_snippets_sync
 
-    limits = runner_limits(settings)
-
-    def run(code: str) -> tuple[str, str, str, int]:
-        result = run_snippet_sync(code, limits, allow_unsafe=settings.runner_allow_unsafe)
-        return result.status, result.stdout, result.stderr, len(result.figures)
+    def run(codes: list[str]) -> list[Outcome]:
+        results = run_snippets_sync(codes, runner_limits(settings), allow_unsafe=settings.runner_allow_unsafe)
+        return [(r.status, r.stdout, r.stderr, len(r.figures)) for r in results]
 
     return run

@@ -56,10 +56,7 @@ def test_an_empty_content_directory_is_a_problem(tmp_path: Path) -> None:
 def test_snippet_output_is_compared_with_its_expectations() -> None:
     snippet = Snippet(id="s", title=None, code="print('hi')\n", code_html="", expect=("hello",), expect_figures=1, line=7)
 
-    def fake_run(code: str) -> tuple[str, str, str, int]:
-        return "ok", "hi\n", "", 0
-
-    messages = [p.message for p in snippet_problems("c.md", snippet, fake_run)]
+    messages = [p.message for p in snippet_problems("c.md", snippet, ("ok", "hi\n", "", 0))]
     assert messages == [
         "runnable 's': expected output line not printed: 'hello'",
         "runnable 's': expected 1 figure(s), got 0",
@@ -69,9 +66,21 @@ def test_snippet_output_is_compared_with_its_expectations() -> None:
 def test_a_failing_snippet_reports_its_status_and_last_error_line() -> None:
     snippet = Snippet(id="s", title=None, code="1/0\n", code_html="", expect=(), expect_figures=0, line=3)
 
-    def failing(code: str) -> tuple[str, str, str, int]:
-        return "error", "", "Traceback...\nZeroDivisionError: division by zero\n", 0
-
-    assert [str(p) for p in snippet_problems("c.md", snippet, failing)] == [
+    outcome = ("error", "", "Traceback...\nZeroDivisionError: division by zero\n", 0)
+    assert [str(p) for p in snippet_problems("c.md", snippet, outcome)] == [
         "c.md:3: runnable 's' failed (error): ZeroDivisionError: division by zero"
     ]
+
+
+def test_the_real_chapter_passes_with_its_snippets_run_in_the_sandbox() -> None:
+    assert check_content(Settings(), run_snippets=True) == []
+
+
+def test_a_snippet_that_stops_printing_what_it_promised_fails_the_check(tmp_path: Path) -> None:
+    content = tmp_path / "content" / "vol2"
+    content.mkdir(parents=True)
+    source = (Path(__file__).resolve().parents[2] / "content" / "vol2" / "06-fine-tuning.md").read_text()
+    broken = source.replace('print("merged == two-path    :", np.allclose(y_two_path, y_merged))', 'print("merged == two-path    :", False)')
+    (content / "06-fine-tuning.md").write_text(broken)
+    problems = [str(p) for p in check_content(Settings(content_dir=tmp_path / "content"), run_snippets=True)]
+    assert problems == ["content/vol2/06-fine-tuning.md:141: runnable 'lora-algebra': expected output line not printed: 'merged == two-path    : True'"]

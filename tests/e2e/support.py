@@ -95,11 +95,9 @@ class BrowserProblems:
     def unexpected(self) -> list[str]:
         problems = [f"HTTP {status}: {what}" for status, what in self.bad_responses if status >= 500 or status not in self.allowed_statuses]
         for text in self.console_errors:
-            # Chromium logs every HTTP error response, and htmx logs its responseError event.
-            logged = re.search(r"status of (\d{3})", text)
+            # Chromium logs every HTTP error response, and htmx logs each one it swaps.
+            logged = re.search(r"(?:status of|Error Code) (\d{3})", text)
             if logged and int(logged.group(1)) in self.allowed_statuses and int(logged.group(1)) < 500:
-                continue
-            if "htmx:responseError" in text and self.allowed_statuses:
                 continue
             problems.append(f"console error: {text}")
         problems += [f"uncaught exception: {text}" for text in self.page_errors]

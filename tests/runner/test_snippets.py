@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import re
 
 from tests.runner.conftest import TEST_LIMITS, PoolHarness
 from tests.runner.snippets import LORA_ALGEBRA, RANK_VS_CAPACITY
+
+ERROR_LINE = re.compile(r"^rank +(\d+): relative Frobenius error (\d+\.\d+)$", re.MULTILINE)
 
 
 def test_lora_algebra_snippet_confirms_the_merge(runner: PoolHarness) -> None:
@@ -23,11 +26,7 @@ def test_lora_algebra_snippet_confirms_the_merge(runner: PoolHarness) -> None:
 def test_rank_vs_capacity_snippet_hits_zero_at_rank_16_and_plots(runner: PoolHarness) -> None:
     result = runner.run(RANK_VS_CAPACITY)
     assert result.status == "ok", result.stderr
-    errors = {
-        int(line.split()[1].rstrip(":")): float(line.split()[-1])
-        for line in result.stdout.splitlines()
-        if line.startswith("rank ")
-    }
+    errors = {int(rank): float(error) for rank, error in ERROR_LINE.findall(result.stdout)}
     assert set(errors) == {1, 4, 16, 64}
     assert errors[1] > errors[4] > 0.0
     assert "rank  16: relative Frobenius error 0.0000" in result.stdout
