@@ -1,24 +1,6 @@
 """Grading a typed answer against the author's key, the way a patient TA would.
 
-An answer key comes from the exercise's YAML through ``answer_key_from_spec``::
-
-    answer: {value: 112, unit: GB, quantity: bytes, tolerance: 2%}
-    mistakes:
-      - value: 14
-        unit: GB          # optional; defaults to the answer's unit
-        tolerance: 1%     # optional; defaults to the answer's tolerance
-        feedback: 14 GB is the bf16 weights alone (2 bytes/param).
-
-Fields: ``value`` (required; a number, or a string such as "1.12e11", which
-YAML leaves as text), ``quantity`` (required: bytes, parameters, percent,
-count or number), ``unit`` (required for bytes, "%" or nothing for percent,
-nothing or k/M/B/T for the rest; see ``units``), ``tolerance`` (default
-``1%``) and ``mistakes``.
-
-Tolerance is text in one of two forms, so it can never be misread:
-``"2%"`` is relative (within 2% of the answer) and ``"±0.005"`` (or
-``"+-0.005"``, ``"+/-0.005"``) is absolute, in the answer's unit. The number
-``0`` means exact. Any other bare number is refused as ambiguous.
+The answer key comes from the author's YAML through ``spec.answer_key_from_spec``.
 
 Grading, in order: unreadable text; a unit of the wrong kind; correct within
 tolerance; an anticipated mistake (after unit conversion); a diagnosed slip
@@ -31,21 +13,27 @@ never states the answer.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from app.exercises.answers import ParsedAnswer, UnreadableAnswer, parse_answer, quote
+from app.exercises.spec import (
+    AnswerKey,
+    AnswerSpecError,
+    Mistake,
+    answer_key_from_spec,
+    key_unit,
+    mistake_in_key_unit,
+    parse_tolerance,
+    within,
+)
 from app.exercises.units import (
     DIMENSION_OF,
-    QUANTITIES,
     Dimension,
-    Quantity,
-    Unit,
     convert,
     format_number,
     format_value,
-    lookup_unit,
     unit_named,
     units_of,
 )
@@ -61,37 +49,11 @@ __all__ = [
     "parse_tolerance",
 ]
 
-ToleranceMode = Literal["relative", "absolute"]
 Verdict = Literal["correct", "incorrect", "unreadable"]
 Reason = Literal[
     "correct", "unreadable", "incompatible_unit", "mistake", "sign", "bare_unit", "binary_prefix",
     "percent_fraction", "prefix_scale", "power_of_ten", "power_of_two", "too_high", "too_low",
 ]  # fmt: skip
-
-DEFAULT_TOLERANCE = "1%"
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """An anticipated wrong answer. ``unit`` reads like the key's: None is a plain count."""
-
-    value: float
-    unit: str | None
-    feedback: str
-    tolerance: float | None = None  # None: the key's tolerance
-    tolerance_mode: ToleranceMode | None = None
-
-
-@dataclass(frozen=True)
-class AnswerKey:
-    """The correct answer. ``tolerance`` is a fraction (relative) or in ``unit`` (absolute)."""
-
-    value: float
-    unit: str | None
-    quantity: Quantity
-    tolerance: float
-    tolerance_mode: ToleranceMode
-    mistakes: tuple[Mistake, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,151 +62,6 @@ class Grade:
     feedback: str  # plain text; the web layer escapes it
     parsed: ParsedAnswer | None
     reason: Reason | None = None  # which rule decided, for tests and analytics
-
-
-class AnswerSpecError(ValueError):
-    """An answer spec an author must fix; the message names the field and the fix."""
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0])
-
-
-# --- the answer spec -------------------------------------------------------------------
-
-_KEY_FIELDS = ("value", "unit", "quantity", "tolerance", "mistakes")
-_MISTAKE_FIELDS = ("value", "unit", "feedback", "tolerance")
-_UNITS_TAKEN: dict[Dimension, str] = {
-    "memory": "one of B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB, bit",
-    "amount": "no unit or one of k, M, B, T",
-    "percent": "'%' or no unit",
-}
-_UNIT_KIND: dict[Dimension, str] = {"memory": "a memory", "amount": "a count", "percent": "a percentage"}
-
-
-def answer_key_from_spec(spec: Mapping[str, object]) -> AnswerKey:
-    """Validate an author's answer spec; raises AnswerSpecError saying what to fix."""
-    if not isinstance(spec, Mapping):
-        raise AnswerSpecError("the answer must be a mapping with at least 'value' and 'quantity'")
-    _reject_unknown_fields(spec, _KEY_FIELDS, "in the answer")
-    if "value" not in spec:
-        raise AnswerSpecError("missing 'value' (the correct number)")
-    value = _read_number(spec["value"])
-    quantity = _read_quantity(spec.get("quantity"))
-    unit = _read_unit(spec.get("unit"), quantity)
-    tolerance, mode = parse_tolerance(spec.get("tolerance", DEFAULT_TOLERANCE))
-    key = AnswerKey(value, unit, quantity, tolerance, mode)
-    entries = spec.get("mistakes") or []
-    if not isinstance(entries, list):
-        raise AnswerSpecError("'mistakes' must be a list of mappings with 'value' and 'feedback'")
-    mistakes = []
-    for number, entry in enumerate(entries, start=1):
-        try:
-            mistakes.append(_read_mistake(entry, key))
-        except AnswerSpecError as exc:
-            raise AnswerSpecError(f"mistake {number}: {exc.message}") from None
-    return replace(key, mistakes=tuple(mistakes))
-
-
-def parse_tolerance(raw: object) -> tuple[float, ToleranceMode]:
-    """``"2%"`` -> (0.02, relative); ``"±0.005"`` -> (0.005, absolute); ``0`` -> exact."""
-    looks_like = f"tolerance {raw!r} must look like '1%' (relative) or '±0.005' (absolute)"
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        if raw == 0:
-            return 0.0, "relative"
-        raise AnswerSpecError(
-            f"tolerance {raw!r} is ambiguous: write '{raw}%' for a relative tolerance or '±{raw}' for an absolute one"
-        )
-    if not isinstance(raw, str):
-        raise AnswerSpecError(looks_like)
-    text = raw.strip()
-    mode: ToleranceMode
-    if text.endswith("%"):
-        mode, number, scale = "relative", text[:-1], 0.01
-    else:
-        prefix = next((p for p in ("±", "+/-", "+-") if text.startswith(p)), None)
-        if prefix is None:
-            raise AnswerSpecError(looks_like)
-        mode, number, scale = "absolute", text[len(prefix) :], 1.0
-    try:
-        amount = float(number.strip())
-    except ValueError:
-        raise AnswerSpecError(looks_like) from None
-    if not math.isfinite(amount) or amount < 0:
-        raise AnswerSpecError(f"tolerance {raw!r} must be a finite, non-negative amount")
-    if mode == "relative" and amount >= 100:
-        raise AnswerSpecError(f"tolerance {raw!r} would accept answers of any size; keep it under 100%")
-    return amount * scale, mode
-
-
-def _read_mistake(entry: object, key: AnswerKey) -> Mistake:
-    if not isinstance(entry, Mapping):
-        raise AnswerSpecError("must be a mapping with 'value' and 'feedback'")
-    _reject_unknown_fields(entry, _MISTAKE_FIELDS, "")
-    if "value" not in entry:
-        raise AnswerSpecError("missing 'value'")
-    value = _read_number(entry["value"])
-    if "feedback" not in entry:
-        raise AnswerSpecError("missing 'feedback' (what the student reads)")
-    feedback = entry["feedback"]
-    if not isinstance(feedback, str) or not feedback.strip():
-        raise AnswerSpecError("'feedback' must be non-empty text")
-    unit = _read_unit(entry["unit"], key.quantity) if "unit" in entry else key.unit
-    tolerance, mode = parse_tolerance(entry["tolerance"]) if "tolerance" in entry else (None, None)
-    mistake = Mistake(value, unit, " ".join(feedback.split()), tolerance, mode)
-    in_key_unit = _mistake_in_key_unit(mistake, key)
-    if _within(key.value, in_key_unit, key.tolerance, key.tolerance_mode):
-        shown = format_value(value, unit_named(DIMENSION_OF[key.quantity], unit), key.quantity)
-        raise AnswerSpecError(f"{shown} is within tolerance of the correct answer, so its feedback would never show")
-    return mistake
-
-
-def _reject_unknown_fields(spec: Mapping[Any, object], allowed: tuple[str, ...], where: str) -> None:
-    for name in spec:
-        if name not in allowed:
-            place = f" {where}" if where else ""
-            raise AnswerSpecError(f"unknown field {name!r}{place} (allowed: {', '.join(allowed)})")
-
-
-def _read_number(raw: object) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise AnswerSpecError(f"value {raw!r} is not a finite number")
-    try:
-        number = float(raw.strip() if isinstance(raw, str) else raw)
-    except (ValueError, OverflowError):
-        raise AnswerSpecError(f"value {raw!r} is not a finite number") from None
-    if not math.isfinite(number):
-        raise AnswerSpecError(f"value {raw!r} is not a finite number")
-    return number
-
-
-def _read_quantity(raw: object) -> Quantity:
-    choices = ", ".join(QUANTITIES)
-    if raw is None:
-        raise AnswerSpecError(f"missing 'quantity' (one of: {choices})")
-    for quantity in QUANTITIES:
-        if raw == quantity:
-            return quantity
-    raise AnswerSpecError(f"unknown quantity {raw!r} (use one of: {choices})")
-
-
-def _read_unit(raw: object, quantity: Quantity) -> str | None:
-    dimension = DIMENSION_OF[quantity]
-    if raw is None:
-        if dimension == "memory":  # "112" alone could be bytes, GB or GiB
-            raise AnswerSpecError(f"quantity 'bytes' needs a unit ({_UNITS_TAKEN['memory']})")
-        return "%" if dimension == "percent" else None
-    if not isinstance(raw, str):
-        raise AnswerSpecError(f"unit must be text such as 'GB', not {raw!r}")
-    found = lookup_unit(raw, dimension)
-    if found is not None and found[1] == 1:
-        return found[0].symbol
-    for other in ("memory", "percent", "amount"):
-        if other != dimension and lookup_unit(raw, other) is not None:
-            raise AnswerSpecError(
-                f"unit {raw!r} is {_UNIT_KIND[other]} unit, but quantity {quantity!r} takes {_UNITS_TAKEN[dimension]}"
-            )
-    raise AnswerSpecError(f"unknown unit {raw!r} for quantity {quantity!r} (use {_UNITS_TAKEN[dimension]})")
 
 
 # --- grading ---------------------------------------------------------------------------
@@ -264,14 +81,14 @@ def grade_answer(key: AnswerKey, text: str) -> Grade:
     if not math.isfinite(value):  # "1e308 PB" overflows once in GB
         return Grade("unreadable", "That number is too large to work with.", None, "unreadable")
     shown = _shown(parsed, value, key)
-    if _within(key.value, value, key.tolerance, key.tolerance_mode):
+    if within(key.value, value, key.tolerance, key.tolerance_mode):
         expected = format_expected(key)
         exact = "" if shown.endswith(expected) else f" (exact value: {expected})"
         return Grade("correct", f"{shown} — correct{exact}.", parsed, "correct")
     for mistake in key.mistakes:
         tolerance = key.tolerance if mistake.tolerance is None else mistake.tolerance
         mode = mistake.tolerance_mode or key.tolerance_mode
-        if _within(_mistake_in_key_unit(mistake, key), value, tolerance, mode):
+        if within(mistake_in_key_unit(mistake, key), value, tolerance, mode):
             return Grade("incorrect", mistake.feedback, parsed, "mistake")
     attempt = _Attempt(key, parsed, value, shown, _diagnosis_tolerance(key))
     for diagnose in _DIAGNOSES:
@@ -284,7 +101,7 @@ def grade_answer(key: AnswerKey, text: str) -> Grade:
 
 def format_expected(key: AnswerKey) -> str:
     """The correct answer as the chapter writes it: "112 GB", "0.390625%", "65,536 parameters"."""
-    return format_value(key.value, _key_unit(key), key.quantity, digits=10)
+    return format_value(key.value, key_unit(key), key.quantity, digits=10)
 
 
 _READ_AS: dict[Dimension, str] = {"memory": "a memory size", "amount": "a count", "percent": "a percentage"}
@@ -300,35 +117,20 @@ def _asked_for(key: AnswerKey) -> str:
     }[key.quantity]
 
 
-def _key_unit(key: AnswerKey) -> Unit:
-    return unit_named(DIMENSION_OF[key.quantity], key.unit)
-
-
 def _in_key_unit(parsed: ParsedAnswer, key: AnswerKey) -> float:
     if parsed.dimension is None:
         return parsed.value  # a bare number is read in the question's unit
-    return convert(parsed.value, unit_named(parsed.dimension, parsed.unit), _key_unit(key))
-
-
-def _mistake_in_key_unit(mistake: Mistake, key: AnswerKey) -> float:
-    dimension = DIMENSION_OF[key.quantity]
-    return convert(mistake.value, unit_named(dimension, mistake.unit), _key_unit(key))
+    return convert(parsed.value, unit_named(parsed.dimension, parsed.unit), key_unit(key))
 
 
 def _shown(parsed: ParsedAnswer, value: float, key: AnswerKey) -> str:
     """How we read the answer, in the question's unit: "112 GB" or "0.112 TB = 112 GB"."""
-    in_key = format_value(value, _key_unit(key), key.quantity)
+    in_key = format_value(value, key_unit(key), key.quantity)
     if parsed.dimension is None or parsed.unit == key.unit:
         return in_key
     typed_as = "number" if parsed.dimension == "amount" else key.quantity  # "65.5k = 65,500 parameters"
     typed = format_value(parsed.value, unit_named(parsed.dimension, parsed.unit), typed_as)
-    return f"{typed} = {format_value(value, _key_unit(key), key.quantity, digits=4)}"
-
-
-def _within(expected: float, actual: float, tolerance: float, mode: ToleranceMode) -> bool:
-    allowed = tolerance * abs(expected) if mode == "relative" else tolerance
-    # Unit conversion leaves float dust (1.12e11 bytes -> 112.00000000000001 GB).
-    return abs(actual - expected) <= allowed or math.isclose(actual, expected, rel_tol=1e-9)
+    return f"{typed} = {format_value(value, key_unit(key), key.quantity, digits=4)}"
 
 
 def _diagnosis_tolerance(key: AnswerKey) -> float:
@@ -394,13 +196,13 @@ def _diagnose_bare_unit(attempt: _Attempt) -> tuple[Reason, str] | None:
     dimension = DIMENSION_OF[key.quantity]
     if parsed.dimension is not None or dimension == "percent":
         return None
-    key_unit = _key_unit(key)
+    target = key_unit(key)
     number = format_number(parsed.value)
     for unit in units_of(dimension):
         # A plain count is skipped: "65536" for a key in millions is a factor of 10^6, said below.
         if unit.symbol is None or unit.symbol == key.unit:
             continue
-        if not _near(convert(parsed.value, unit, key_unit), key.value, attempt.tolerance):
+        if not _near(convert(parsed.value, unit, target), key.value, attempt.tolerance):
             continue
         symbol, key_symbol = unit.symbol, key.unit or ""
         if dimension == "amount":

@@ -113,10 +113,10 @@ class TemplateProcess:
                 start_new_session=True,  # the server's terminal signals are not the template's
             )
         ours.setblocking(False)
-        self._ctl = ours
         try:
-            message, _ = await asyncio.wait_for(self._receive(), timeout_s)
+            message, _ = await asyncio.wait_for(_receive(ours), timeout_s)
         except (TimeoutError, TemplateDied) as exc:
+            ours.close()
             await self.stop()
             reason = "timed out" if isinstance(exc, TimeoutError) else "exited"
             self.isolation = IsolationReport("none", [f"the sandbox template process {reason} during startup"])
@@ -124,6 +124,8 @@ class TemplateProcess:
         hello = json.loads(message)
         isolation = hello["isolation"]
         self.isolation = IsolationReport(isolation["level"], list(isolation["details"]))
+        # Only now is it usable: spawn() treats a template without a control socket as dead.
+        self._ctl = ours
         if not self.isolation.can_run:
             await self.stop()
         return self.isolation
@@ -137,7 +139,11 @@ class TemplateProcess:
                 await asyncio.get_running_loop().sock_sendall(self._ctl, b'{"op": "spawn"}')
             except OSError:
                 raise TemplateDied("the sandbox template is not running") from None
-            message, fds = await self._receive()
+            try:
+                message, fds = await _receive(self._ctl)
+            except TemplateDied:
+                self._mark_dead()
+                raise
         reply = json.loads(message)
         if "error" in reply or len(fds) != 3:
             for fd in fds:
@@ -147,22 +153,6 @@ class TemplateProcess:
         data.setblocking(False)
         status.setblocking(False)
         return SpawnedRun(pid=int(reply["pid"]), pidfd=fds[2], data=data, status=status)
-
-    async def _receive(self) -> tuple[bytes, list[int]]:
-        assert self._ctl is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                message, fds, _, _ = socket.recv_fds(self._ctl, 65536, 3, socket.MSG_CMSG_CLOEXEC)
-            except BlockingIOError:
-                await _readable(loop, self._ctl)
-                continue
-            except OSError:
-                message, fds = b"", []
-            if not message:
-                self._mark_dead()
-                raise TemplateDied("the sandbox template exited")
-            return message, list(fds)
 
     def _mark_dead(self) -> None:
         if self._ctl is not None:
@@ -180,6 +170,22 @@ class TemplateProcess:
             await asyncio.sleep(0.02)
         process.kill()
         await asyncio.to_thread(process.wait)
+
+
+async def _receive(sock: socket.socket) -> tuple[bytes, list[int]]:
+    """One control packet and the fds that came with it; TemplateDied on EOF."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 65536, 3, socket.MSG_CMSG_CLOEXEC)
+        except BlockingIOError:
+            await _readable(loop, sock)
+            continue
+        except OSError:
+            message, fds = b"", []
+        if not message:
+            raise TemplateDied("the sandbox template exited")
+        return message, list(fds)
 
 
 async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
