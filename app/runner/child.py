@@ -23,9 +23,9 @@ import matplotlib
 import numpy
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import matplotlib.pyplot as plt
 
-from .protocol import RunnerLimits  # noqa: E402
+from .protocol import RunnerLimits
 
 SNIPPET_FILENAME = "<snippet>"
 _MAX_FIGURE_PIXELS = 4_000_000  # keeps a huge figsize from eating the time budget
@@ -152,7 +152,7 @@ def _run(code: str) -> tuple[str, str]:
     sys.argv = [SNIPPET_FILENAME]
     try:
         compiled = compile(code, SNIPPET_FILENAME, "exec", dont_inherit=True)
-        exec(compiled, module.__dict__)
+        exec(compiled, module.__dict__)  # noqa: S102  (running the snippet is the point; the sandbox contains it)
     except OutputLimitExceeded:
         return "output_limit", ""
     except SystemExit as exc:
@@ -160,6 +160,9 @@ def _run(code: str) -> tuple[str, str]:
             return "ok", ""
         return "error", f"SystemExit: {exc.code}\n"
     except MemoryError as exc:
+        # Free what the snippet holds first: formatting the traceback needs memory too.
+        traceback.clear_frames(exc.__traceback__)
+        module.__dict__.clear()
         return "memory_limit", format_exception(exc) + "[the snippet ran out of memory]\n"
     except BaseException as exc:  # noqa: BLE001  (the snippet's failure is our result)
         return "error", format_exception(exc)

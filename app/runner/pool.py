@@ -16,8 +16,9 @@ import os
 import signal
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
+from .channel import Channel
 from .protocol import (
     RUN_STATUSES,
     Figure,
@@ -30,7 +31,7 @@ from .protocol import (
     RunResult,
     SandboxUnavailable,
 )
-from .wire import FrameDecoder, FrameError, FrameTooLarge, encode_frame
+from .wire import FrameError, FrameTooLarge, encode_frame
 from .zygote_client import SpawnedRun, TemplateDied, TemplateProcess
 
 _READY_TIMEOUT_S = 10.0  # a spare that is not sandboxed by then is discarded
@@ -42,31 +43,6 @@ class _SpareFailed(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-class Channel:
-    """Frames from a socket whose peer is untrusted: size-capped, EOF-aware."""
-
-    def __init__(self, sock: Any, max_frame: int) -> None:
-        self._sock = sock
-        self._decoder = FrameDecoder(max_frame)
-        self._frames: collections.deque[dict[str, Any]] = collections.deque()
-        self._eof = False
-
-    async def next(self) -> dict[str, Any] | None:
-        loop = asyncio.get_running_loop()
-        while not self._frames:
-            if self._eof:
-                return None
-            try:
-                data = await loop.sock_recv(self._sock, 1 << 16)
-            except OSError:
-                data = b""
-            if not data:
-                self._eof = True
-                continue
-            self._frames.extend(self._decoder.feed(data))
-        return self._frames.popleft()
 
 
 class RunnerPool:
@@ -113,6 +89,9 @@ class RunnerPool:
         return self._template.pid
 
     async def start(self) -> IsolationReport:
+        """Start the template, verify the sandbox, report the isolation level (never raises for it)."""
+        if self._started:
+            return self.isolation
         self._slots = asyncio.Semaphore(self.concurrency)
         self._refill_wanted = asyncio.Event()
         self._restart_lock = asyncio.Lock()
@@ -124,6 +103,7 @@ class RunnerPool:
         return report
 
     async def close(self) -> None:
+        """Stop the template and discard spares; runs in flight finish on their own."""
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
@@ -134,7 +114,7 @@ class RunnerPool:
             spare.close()
         await self._template.stop()
 
-    async def __aenter__(self) -> RunnerPool:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -144,6 +124,12 @@ class RunnerPool:
     # -- running -------------------------------------------------------------
 
     async def run(self, request: RunRequest) -> RunResult:
+        """Run one snippet in a fresh sandboxed process.
+
+        Raises RunnerBusy (queue full), SandboxUnavailable (no isolation here),
+        InvalidRequest (too long, unknown device) or RunnerError (pool not running).
+        Everything the snippet itself does wrong is a RunResult status instead.
+        """
         self._validate(request)
         assert self._slots is not None
         if self._slots.locked() and self._waiting >= self.queue_size:
@@ -193,23 +179,13 @@ class RunnerPool:
         raise SandboxUnavailable(failure)
 
     async def _execute(self, run: SpawnedRun, request: RunRequest) -> RunResult:
-        loop = asyncio.get_running_loop()
         channel = Channel(run.data, self._max_frame)
-        try:
-            ready = await asyncio.wait_for(channel.next(), _READY_TIMEOUT_S)
-        except (TimeoutError, FrameError):
-            ready = None
-        if ready is None or ready.get("event") != "ready":
-            run.kill()
-            exit_info = await self._exit_of(run, 0.5)
-            run.close()
-            message = (ready or exit_info or {}).get("message") or "the sandboxed process died before it was ready"
-            raise _SpareFailed(str(message))
+        await self._until_ready(run, channel)
         started = time.perf_counter()
         status: str | None = None
         frame: dict[str, Any] | None = None
         try:
-            await loop.sock_sendall(run.data, encode_frame({"code": request.code, "device": request.device}))
+            await asyncio.get_running_loop().sock_sendall(run.data, encode_frame({"code": request.code, "device": request.device}))
             frame = await asyncio.wait_for(channel.next(), self.limits.wall_s)
         except TimeoutError:
             status = "timeout"
@@ -220,23 +196,38 @@ class RunnerPool:
         except OSError:
             frame = None  # it closed its end: look at how it exited
         elapsed_ms = (time.perf_counter() - started) * 1000
-        if status is not None or frame is None:
-            if status is not None:
-                run.kill()
-            exit_info = await self._exit_of(run, _EXIT_TIMEOUT_S)
+        if status is None and frame is not None:
+            self._background(self._retire(run))
+            return _result_from_frame(frame, elapsed_ms, self.limits)
+        if status is not None:
             run.kill()
-            run.close()
-            return _result_without_frame(status, exit_info, elapsed_ms, self.limits)
-        self._background(self._retire(run))
-        return _result_from_frame(frame, elapsed_ms, self.limits)
+            await run.wait_gone(_EXIT_TIMEOUT_S)  # return only once nothing of the run is left
+        exit_info = await self._last_word(run, _EXIT_TIMEOUT_S)
+        run.kill()
+        run.close()
+        return _result_without_frame(status, exit_info, elapsed_ms, self.limits)
 
-    async def _exit_of(self, run: SpawnedRun, timeout_s: float) -> dict[str, Any] | None:
-        """The supervisor's last word on the status socket: exit/setup_error, or None."""
-        channel = Channel(run.status, 1 << 16)
+    async def _until_ready(self, run: SpawnedRun, channel: Channel) -> None:
+        """Wait for the supervisor's "started" (with the pidfd) and the sandbox's "ready"."""
+        try:
+            started = await asyncio.wait_for(run.supervisor.next(), _READY_TIMEOUT_S)
+            ready = await asyncio.wait_for(channel.next(), _READY_TIMEOUT_S) if started else None
+        except (TimeoutError, FrameError):
+            started = ready = None
+        if started and started.get("event") == "started" and ready and ready.get("event") == "ready":
+            return
+        run.kill()
+        last = await self._last_word(run, 0.5) if started and started.get("event") == "started" else started
+        run.close()
+        message = (ready or {}).get("message") or (last or {}).get("message")
+        raise _SpareFailed(str(message or "the sandboxed process died before it was ready"))
+
+    async def _last_word(self, run: SpawnedRun, timeout_s: float) -> dict[str, Any] | None:
+        """The supervisor's final frame (exit or setup_error), or None if it has none."""
 
         async def last_frame() -> dict[str, Any] | None:
             while True:
-                frame = await channel.next()
+                frame = await run.supervisor.next()
                 if frame is None or frame.get("event") in ("exit", "setup_error"):
                     return frame
 
@@ -246,10 +237,12 @@ class RunnerPool:
             return None
 
     async def _retire(self, run: SpawnedRun) -> None:
+        exited = False
         try:
-            if await self._exit_of(run, _EXIT_TIMEOUT_S) is None:
-                run.kill()
+            exited = await self._last_word(run, _EXIT_TIMEOUT_S) is not None
         finally:
+            if not exited:
+                run.kill()
             run.close()
 
     # -- spares and the template ---------------------------------------------

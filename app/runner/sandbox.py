@@ -33,9 +33,12 @@ from .protocol import RunnerLimits
 SANDBOX_UID = 65534  # "nobody", both inside the user namespace and (when we are root) on the host
 SANDBOX_GID = 65534
 SCRATCH = "/tmp"
+FALLBACK_SCRATCH = "/scratch"  # when the runtime itself lives under /tmp, which SCRATCH would cover
+STAGE_ROOT = "/tmp"  # in the template's mount namespace only: a tmpfs covers the host's /tmp
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _SYSTEM_LIB_DIRS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib")
-_VM_SLACK = 32 << 20  # setup code in the child maps a little more than the template had
+_VM_SLACK = 32 << 20
+_EMPTY_FLAGS = linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC  # setup code in the child maps a little more than the template had
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Stage:
     root: str  # read-only tree that children pivot into
     mounts: tuple[str, ...]  # host paths bind-mounted (read-only) at the same place
     links: tuple[str, ...]  # host symlinks recreated (e.g. /lib -> usr/lib)
+    scratch: str = SCRATCH  # where each run's private tmpfs goes (also its cwd and $HOME)
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,14 @@ def runtime_paths(project_root: str) -> list[str]:
     return [str(path) for path in chosen]
 
 
-def prepare_stage(paths: list[str]) -> Stage:
-    """Build the read-only root in a private mount namespace of the calling process."""
+def prepare_stage(paths: list[str], hidden: list[str]) -> Stage:
+    """Build the read-only root in a private mount namespace of the calling process.
+
+    The root is a tmpfs mounted over /tmp *inside that namespace*, so nothing is
+    created on the host and nothing is left behind if the template is killed.
+    `hidden` directories that fall inside a mounted path (the app's own package,
+    when it is installed into site-packages) are covered by an empty tmpfs.
+    """
     try:
         linux.unshare(linux.CLONE_NEWNS)
     except PermissionError:
@@ -95,33 +105,49 @@ def prepare_stage(paths: list[str]) -> Stage:
         linux.write_proc_file("/proc/self/uid_map", f"{uid} {uid} 1")
         linux.write_proc_file("/proc/self/gid_map", f"{gid} {gid} 1")
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-    root = tempfile.mkdtemp(prefix="textbook-runner-stage-")
-    linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
-    for path in paths:
-        target = root + path
-        os.makedirs(target, exist_ok=True)
-        linux.mount(path, target, None, linux.MS_BIND | linux.MS_REC)
-        _remount_read_only(target)
-    links = []
-    for name in ("/lib", "/lib64"):
-        if os.path.islink(name):
-            os.symlink(os.readlink(name), root + name)
-            links.append(name)
-    os.makedirs(root + "/dev")
-    for device in _DEVICES:
-        if os.path.exists("/dev/" + device):
-            open(root + "/dev/" + device, "w").close()
-            linux.mount("/dev/" + device, root + "/dev/" + device, None, linux.MS_BIND)
-    os.makedirs(root + SCRATCH, exist_ok=True)
-    _remount_read_only(root)
-    return Stage(root=root, mounts=tuple(paths), links=tuple(links))
+    # Handles first: a source under /tmp must stay reachable once /tmp is covered.
+    sources = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in paths}
+    devices = {name: os.open("/dev/" + name, os.O_PATH) for name in _DEVICES if os.path.exists("/dev/" + name)}
+    links = {name: os.readlink(name) for name in ("/lib", "/lib64") if os.path.islink(name)}
+    root, covered = STAGE_ROOT, False
+    try:
+        linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
+        covered = True
+        for path, handle in sources.items():
+            target = root + path
+            os.makedirs(target, exist_ok=True)
+            linux.mount(f"/proc/self/fd/{handle}", target, None, linux.MS_BIND | linux.MS_REC)
+            _remount_read_only(target)
+        for path in hidden:
+            if os.path.isdir(root + path):
+                linux.mount("tmpfs", root + path, "tmpfs", _EMPTY_FLAGS, "size=4k,nr_inodes=1,mode=0555")
+        for name, destination in links.items():
+            os.symlink(destination, root + name)
+        os.makedirs(root + "/dev")
+        for name, handle in devices.items():
+            open(root + "/dev/" + name, "w").close()
+            linux.mount(f"/proc/self/fd/{handle}", root + "/dev/" + name, None, linux.MS_BIND)
+        scratch = FALLBACK_SCRATCH if any(_within(path, SCRATCH) for path in paths) else SCRATCH
+        os.makedirs(root + scratch, exist_ok=True)
+        _remount_read_only(root)
+    except OSError:
+        if covered:
+            linux.umount(root, linux.MNT_DETACH)  # give the template its /tmp back for unsafe mode
+        raise
+    finally:
+        for handle in [*sources.values(), *devices.values()]:
+            os.close(handle)
+    return Stage(root=root, mounts=tuple(paths), links=tuple(links), scratch=scratch)
+
+
+def _within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 def release_stage(stage: Stage) -> None:
-    """Best-effort cleanup when the template exits (the directory is empty on the host)."""
+    """Uncover the template's own /tmp (used before falling back to unsafe mode)."""
     try:
         linux.umount(stage.root, linux.MNT_DETACH)
-        os.rmdir(stage.root)
     except OSError:
         pass
 
@@ -172,7 +198,7 @@ def enter_outer(plan: Plan) -> None:
     linux.umount(".", linux.MNT_DETACH)  # the host's tree is gone from this namespace
     os.chdir("/")
     options = f"size={plan.limits.scratch_mb}m,nr_inodes=2048,mode=0700,uid={SANDBOX_UID},gid={SANDBOX_GID}"
-    linux.mount("tmpfs", SCRATCH, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC, options)
+    linux.mount("tmpfs", plan.stage.scratch, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC, options)
 
 
 def enter_inner(plan: Plan, keep_fd: int, seccomp_filter: Any, base_vm: int) -> None:
@@ -181,8 +207,9 @@ def enter_inner(plan: Plan, keep_fd: int, seccomp_filter: Any, base_vm: int) -> 
     os.setsid()
     linux.sethostname("sandbox")
     _keep_only_fd(keep_fd)
-    os.chdir(SCRATCH)
-    _reset_environment(SCRATCH)
+    assert plan.stage is not None
+    os.chdir(plan.stage.scratch)
+    _reset_environment(plan.stage.scratch)
     apply_rlimits(plan.limits, base_vm, count_processes=True)
     linux.drop_all_capabilities()
     linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)

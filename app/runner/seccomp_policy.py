@@ -42,6 +42,11 @@ DENIED_SYSCALLS: tuple[str, ...] = (
     "iopl", "ioperm", "modify_ldt", "lookup_dcookie", "name_to_handle_at", "open_by_handle_at",
     "fanotify_init", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
     "sethostname", "setdomainname", "personality",
+    # memory a snippet could pin outside RLIMIT_AS: memfds and System V / POSIX message queues
+    "memfd_create", "memfd_secret",
+    "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl",
+    "shmget", "shmat", "shmdt", "shmctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+    "mq_notify", "mq_getsetattr",
 )
 
 _NAMESPACE_FLAGS = (

@@ -91,21 +91,22 @@ class Template:
 
     def _try_full_isolation(self, unknown: list[str]) -> IsolationReport | str:
         try:
-            self.stage = sandbox.prepare_stage(sandbox.runtime_paths(self.config.project_root))
+            package_dir = os.path.join(self.config.project_root, self.config.hidden_package)
+            self.stage = sandbox.prepare_stage(sandbox.runtime_paths(self.config.project_root), [package_dir])
         except OSError as exc:
             return f"could not build the read-only root (mount namespace): {exc}"
         drop_to = sandbox.choose_drop_uid()
         self.plan = sandbox.Plan("full", self.config.limits, self.stage, drop_to)
         try:
-            facts = self._probe()
+            problems = _problems(self._probe())
         except Exception as exc:  # noqa: BLE001
-            self.plan = None
-            return f"sandbox self-check failed: {exc}"
-        problems = _problems(facts)
+            problems = [str(exc)]
         if problems:
             self.plan = None
+            sandbox.release_stage(self.stage)
+            self.stage = None
             return "sandbox self-check failed: " + "; ".join(problems)
-        return IsolationReport("full", self._describe(facts, drop_to, unknown))
+        return IsolationReport("full", self._describe(drop_to, unknown))
 
     def _probe(self) -> dict[str, Any]:
         _, pidfd, data, status = self.spawn()
@@ -115,7 +116,9 @@ class Template:
             ready = recv_frame(data, 1 << 16)
             if ready is None or ready.get("event") != "ready":
                 status.settimeout(_PROBE_TIMEOUT_S)
-                report = recv_frame(status, 1 << 16) or {}
+                report: dict[str, Any] = {"event": "started"}
+                while report.get("event") == "started":
+                    report = recv_frame(status, 1 << 16) or {}
                 raise RuntimeError((ready or report).get("message", "the sandboxed process did not start"))
             send_frame(data, {"probe": self.config.hidden_paths})
             reply = recv_frame(data, 1 << 20)
@@ -123,10 +126,10 @@ class Template:
             raise RuntimeError("the sandboxed probe gave no answer")
         return dict(reply["facts"])
 
-    def _describe(self, facts: dict[str, Any], drop_to: int | None, unknown: list[str]) -> list[str]:
+    def _describe(self, drop_to: int | None, unknown: list[str]) -> list[str]:
         limits = self.config.limits
         assert self.stage is not None
-        who = "uid 65534 (nobody) on the host" if drop_to is not None else f"the server's uid {os.geteuid()} (not root)"
+        who = "uid 65534 (nobody) on the host" if drop_to is not None else f"the server's own uid {os.geteuid()}"
         from .seccomp_policy import DENIED_SYSCALLS
 
         denied = len(DENIED_SYSCALLS) - len(unknown)
@@ -134,13 +137,17 @@ class Template:
             f"user namespace: snippets run as {who}, without capabilities",
             "pid namespace: a snippet is pid 1 and sees no other process (verified)",
             "network namespace without interfaces; non-Unix sockets refused (verified)",
-            f"mount namespace: read-only root with {len(self.stage.mounts)} runtime directories; "
-            f"project files, /etc, /home and /proc are absent (verified)",
-            f"scratch: private {limits.scratch_mb} MB tmpfs at {sandbox.SCRATCH}, gone after each run",
+            (
+                f"mount namespace: read-only root with {len(self.stage.mounts)} runtime directories; "
+                "project files, /etc, /home and /proc are absent (verified)"
+            ),
+            f"scratch: private {limits.scratch_mb} MB tmpfs at {self.stage.scratch}, gone after each run",
             "ipc, uts and cgroup namespaces; clean environment; no inherited file descriptors",
             f"seccomp: {denied} syscalls denied, incl. fork/execve/ptrace/mount/unshare/bpf (verified)",
-            f"rlimits: +{limits.memory_mb} MB address space, {limits.cpu_s} s CPU, "
-            f"{limits.max_threads} threads, {limits.max_open_files} files, no core dumps",
+            (
+                f"rlimits: +{limits.memory_mb} MB address space, {limits.cpu_s} s CPU, "
+                f"{limits.max_threads} threads, {limits.max_open_files} files, no core dumps"
+            ),
         ]
         if unknown:
             details.append("libseccomp did not know: " + ", ".join(unknown))
@@ -229,11 +236,11 @@ def _reap_children(signum: int, frame: Any) -> None:
             return
 
 
-def _warm_up(hidden_package: str) -> None:
+def _warm_up() -> None:
     """Run a representative snippet so lazily imported modules and caches are in the template."""
-    from . import child
-
     import builtins
+
+    from . import child
 
     builtins.plot_xy = child.plot_xy  # type: ignore[attr-defined]
     main_module, argv = sys.modules["__main__"], sys.argv
@@ -254,20 +261,15 @@ def _warm_up(hidden_package: str) -> None:
 def main(config_json: str) -> None:
     config = ZygoteConfig.from_json(config_json)
     ctl = socket.socket(fileno=config.ctl_fd)
-    sys.stdin = open(os.devnull)  # noqa: SIM115
     signal.signal(signal.SIGCHLD, _reap_children)
     # Orphaned inner processes (their outer fork was killed) come back to us to be reaped.
     # (No PR_SET_PDEATHSIG here: it fires when the *thread* that started us exits, and the
     # pool may be started from a short-lived thread. A closed control socket ends us instead.)
     linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
-    _warm_up(config.hidden_package)
+    _warm_up()
     template = Template(config, ctl)
     report = template.establish()
     hello = {"event": "hello", "pid": os.getpid(), "isolation": report.to_dict()}
     ctl.send(json.dumps(hello).encode())
-    try:
-        if report.can_run:
-            template.serve()
-    finally:
-        if template.stage is not None:
-            sandbox.release_stage(template.stage)
+    if report.can_run:
+        template.serve()

@@ -12,13 +12,14 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from .channel import SupervisorChannel, wait_readable
 from .protocol import IsolationReport, RunnerError, RunnerLimits
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -37,18 +38,44 @@ class TemplateDied(RunnerError):
 
 @dataclass
 class SpawnedRun:
+    """One forked run: its sockets, and pidfds so it can be killed without pid races."""
+
     pid: int
-    pidfd: int
+    pidfd: int  # the supervising fork
     data: socket.socket
     status: socket.socket
+    supervisor: SupervisorChannel = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.supervisor = SupervisorChannel(self.status)
+
+    @property
+    def inner_pidfd(self) -> int | None:
+        """pidfd of the snippet's process, once the supervisor has reported it."""
+        return self.supervisor.fds[0] if self.supervisor.fds else None
 
     def kill(self) -> None:
+        """SIGKILL the snippet's process (pid 1 of its namespace: all of it) and its supervisor."""
+        for fd in (self.inner_pidfd, self.pidfd):
+            if fd is not None:
+                try:
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    async def wait_gone(self, timeout_s: float) -> bool:
+        """Wait until the snippet's process has exited (its pidfd turns readable)."""
+        fd = self.inner_pidfd
+        if fd is None:
+            return False
         try:
-            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-        except (ProcessLookupError, OSError):
-            pass
+            await asyncio.wait_for(wait_readable(fd), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     def close(self) -> None:
+        self.supervisor.close()
         self.data.close()
         self.status.close()
         try:
@@ -59,8 +86,7 @@ class SpawnedRun:
 
 def template_environment() -> dict[str, str]:
     """The template's whole environment: nothing of the server's (secrets live there)."""
-    mpl_dir = os.environ.get("MPLCONFIGDIR") or os.path.join(tempfile.gettempdir(), f"textbook-mpl-{os.geteuid()}")
-    os.makedirs(mpl_dir, mode=0o700, exist_ok=True)
+    mpl_dir = os.environ.get("MPLCONFIGDIR") or _matplotlib_cache_dir()
     return {
         "PATH": os.defpath,
         "LANG": "C.UTF-8",
@@ -72,6 +98,16 @@ def template_environment() -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": mpl_dir,
     }
+
+
+def _matplotlib_cache_dir() -> str:
+    """A font-cache dir reused across restarts, but only if it is really ours (it is in /tmp)."""
+    path = os.path.join(tempfile.gettempdir(), f"textbook-mpl-{os.geteuid()}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    info = os.lstat(path)
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022:
+        return path
+    return tempfile.mkdtemp(prefix="textbook-mpl-")
 
 
 class TemplateProcess:
@@ -103,7 +139,8 @@ class TemplateProcess:
             "hidden_paths": [str(_IMPORT_ROOT / _TOP_PACKAGE), "/etc/passwd", "/home", "/proc/self"],
         }
         with theirs:
-            self._process = subprocess.Popen(
+            # Popen only forks and execs here; the slow part (imports) is awaited below.
+            self._process = subprocess.Popen(  # noqa: ASYNC220
                 [self._python, "-I", "-c", _BOOT, str(_IMPORT_ROOT), json.dumps(config)],
                 pass_fds=[theirs.fileno()],
                 env=template_environment(),
@@ -174,24 +211,14 @@ class TemplateProcess:
 
 async def _receive(sock: socket.socket) -> tuple[bytes, list[int]]:
     """One control packet and the fds that came with it; TemplateDied on EOF."""
-    loop = asyncio.get_running_loop()
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 65536, 3, socket.MSG_CMSG_CLOEXEC)
         except BlockingIOError:
-            await _readable(loop, sock)
+            await wait_readable(sock.fileno())
             continue
         except OSError:
             message, fds = b"", []
         if not message:
             raise TemplateDied("the sandbox template exited")
         return message, list(fds)
-
-
-async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
-    future: asyncio.Future[Any] = loop.create_future()
-    loop.add_reader(sock.fileno(), lambda: future.done() or future.set_result(None))
-    try:
-        await future
-    finally:
-        loop.remove_reader(sock.fileno())

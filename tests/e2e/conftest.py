@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, BrowserProblems
 
 SERVER_START_S = 60.0
+# Assertions retry for up to 10 s (Playwright's default is 5 s): CI has two busy cores.
+expect.set_options(timeout=10_000)
 # The snippet tests provoke a timeout; a short wall limit keeps the suite fast.
 RUNNER_WALL_S = "2"
 
@@ -56,13 +58,7 @@ def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e-server") / "server.log"
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, server_log: Path) -> Iterator[str]:
-    """The real app, `python -m app.cli serve`, on a free port; yields its base URL."""
-    if not (REPO_ROOT / "static" / "vendor" / "htmx.min.js").exists():
-        pytest.fail("static/vendor/htmx.min.js is missing: run `./dev test` (it copies htmx from node_modules) first")
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("e2e-data")
+def start_server(port: int, data_dir: Path, log_path: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "TEXTBOOK_PORT": str(port),
@@ -74,20 +70,44 @@ def server(tmp_path_factory: pytest.TempPathFactory, server_log: Path) -> Iterat
         "TEXTBOOK_RUNNER_WORKERS": "2",
     }
     env.pop("TEXTBOOK_DATABASE_URL", None)
-    base_url = f"http://127.0.0.1:{port}"
-    with server_log.open("wb") as log:
+    with log_path.open("ab") as log:
         # Its own process group, so teardown can stop the server and every runner process it forked.
-        process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, server_log: Path) -> Iterator[str]:
+    """The real app, `python -m app.cli serve`, on a free port; yields its base URL."""
+    if not (REPO_ROOT / "static" / "vendor" / "htmx.min.js").exists():
+        pytest.fail("static/vendor/htmx.min.js is missing: run `./dev test` (it copies htmx from node_modules) first")
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    for attempt in range(3):
+        # Another process may take the free port before uvicorn binds it: then try another.
+        port = free_port()
+        process = start_server(port, data_dir, server_log)
+        base_url = f"http://127.0.0.1:{port}"
         try:
             wait_until_healthy(base_url, process, server_log)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            break
+        except pytest.fail.Exception:
+            stop_server(process)
+            if attempt == 2 or "address already in use" not in server_log.read_text():
+                raise
+    try:
+        yield base_url
+    finally:
+        stop_server(process)
 
 
 @pytest.fixture(scope="session")

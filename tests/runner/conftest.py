@@ -23,7 +23,7 @@ SECRET_NAME = "TEXTBOOK_RUNNER_TEST_SECRET"
 SECRET_VALUE = "s3cr3t-value-the-sandbox-must-not-see"
 
 # Short wall clock so the timeout cases stay cheap; everything else finishes far sooner.
-TEST_LIMITS = RunnerLimits(wall_s=1.5, cpu_s=3)
+TEST_LIMITS = RunnerLimits(wall_s=1.5, cpu_s=3, memory_mb=128)
 
 
 class PoolHarness:
@@ -73,6 +73,30 @@ def fresh_runner(runner: PoolHarness) -> PoolHarness:
     """The session pool, after checking it still runs ordinary code (tests then re-check)."""
     assert_still_works(runner)
     return runner
+
+
+def busy_descendants(root_pid: int, cpu_s: float = 0.5) -> list[int]:
+    """Processes under `root_pid` that have used more than `cpu_s` of CPU (a runaway snippet)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    found, frontier = [], [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        frontier += children
+        found += [pid for pid in children if used[pid] > cpu_s]
+    return found
 
 
 def assert_still_works(harness: PoolHarness) -> None:

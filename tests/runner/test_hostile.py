@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from app.runner.sandbox import SANDBOX_UID
-from tests.runner.conftest import SECRET_NAME, SECRET_VALUE, TEST_LIMITS, PoolHarness, assert_still_works
+from tests.runner.conftest import (
+    SECRET_NAME,
+    SECRET_VALUE,
+    TEST_LIMITS,
+    PoolHarness,
+    assert_still_works,
+    busy_descendants,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,10 +30,14 @@ def sandbox(fresh_runner: PoolHarness) -> Iterator[PoolHarness]:
     assert fresh_runner.pool.template_pid == template_pid  # contained, not recovered from
 
 
-def test_infinite_loop_times_out(sandbox: PoolHarness) -> None:
-    result = sandbox.run("while True:\n    pass\n")
+def test_infinite_loop_times_out_and_is_killed(sandbox: PoolHarness) -> None:
+    code = "import threading\ndef spin():\n    while True:\n        pass\nthreading.Thread(target=spin).start()\nspin()\n"
+    result = sandbox.run(code)
     assert result.status == "timeout"
     assert TEST_LIMITS.wall_s * 1000 <= result.elapsed_ms < TEST_LIMITS.wall_s * 1000 + 1000
+    template_pid = sandbox.pool.template_pid
+    assert template_pid is not None
+    assert busy_descendants(template_pid) == []  # the spinning process (and its thread) are gone
 
 
 def test_sleep_times_out(sandbox: PoolHarness) -> None:
@@ -38,7 +49,7 @@ def test_sleep_times_out(sandbox: PoolHarness) -> None:
     "code",
     [
         "x = [0] * (10 ** 10)\n",
-        "hoard = []\nwhile True:\n    hoard.append(bytearray(10 ** 6))\n",
+        "hoard = []\nwhile True:\n    hoard.append(bytearray(8 * 2 ** 20))\n",
         "import numpy as np\na = np.ones((10 ** 6, 10 ** 4))\n",
     ],
     ids=["list", "growing-list", "numpy-ones"],
@@ -60,6 +71,21 @@ def test_subprocess_and_os_system_cannot_start_programs(sandbox: PoolHarness) ->
     assert result.status == "error" and "PermissionError" in result.stderr
     result = sandbox.run("import os\nrc = os.system('echo pwned > /tmp/pwned')\nprint(rc != 0, os.path.exists('/tmp/pwned'))\n")
     assert result.stdout == "True False\n"
+
+
+def test_memory_outside_the_address_space_limit_is_refused(sandbox: PoolHarness) -> None:
+    # memfds and System V message queues would pin memory that RLIMIT_AS does not count.
+    code = (
+        "import ctypes, os\n"
+        "try:\n"
+        "    os.memfd_create('hoard')\n"
+        "except OSError as exc:\n"
+        "    print(type(exc).__name__)\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(libc.msgget(0, 0o1600), ctypes.get_errno())\n"
+    )
+    result = sandbox.run(code)
+    assert result.stdout == "PermissionError\n-1 1\n"
 
 
 def test_thread_flood_is_capped(sandbox: PoolHarness) -> None:
@@ -115,6 +141,27 @@ def test_environment_of_the_server_is_not_inherited(sandbox: PoolHarness) -> Non
     assert result.stdout.splitlines()[1] == "/tmp"
 
 
+def test_no_file_descriptors_are_inherited(sandbox: PoolHarness) -> None:
+    code = (
+        "import os, stat\n"
+        "null = os.stat('/dev/null').st_rdev\n"
+        "kinds = []\n"
+        "for fd in range(1024):\n"
+        "    try:\n"
+        "        info = os.fstat(fd)\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    if stat.S_ISCHR(info.st_mode) and info.st_rdev == null:\n"
+        "        kinds.append('null')\n"
+        "    else:\n"
+        "        kinds.append('socket' if stat.S_ISSOCK(info.st_mode) else 'other')\n"
+        "print(kinds)\n"
+    )
+    result = sandbox.run(code)
+    # stdin/stdout/stderr lead nowhere; the one socket is the run's own result channel.
+    assert result.stdout == "['null', 'null', 'null', 'socket']\n"
+
+
 def test_other_processes_are_invisible(sandbox: PoolHarness) -> None:
     code = (
         "import os\n"
@@ -128,7 +175,15 @@ def test_other_processes_are_invisible(sandbox: PoolHarness) -> None:
 
 def test_writes_outside_scratch_fail(sandbox: PoolHarness) -> None:
     targets = ["/pwned", "/usr/lib/pwned", str(PROJECT_ROOT / ".venv" / "pwned"), os.__file__]
-    code = "import errno\nfor path in %r:\n    try:\n        open(path, 'a')\n        print('wrote', path)\n    except OSError as exc:\n        print(errno.errorcode[exc.errno])\n" % targets
+    code = (
+        "import errno\n"
+        f"for path in {targets!r}:\n"
+        "    try:\n"
+        "        open(path, 'a')\n"
+        "        print('wrote', path)\n"
+        "    except OSError as exc:\n"
+        "        print(errno.errorcode[exc.errno])\n"
+    )
     result = sandbox.run(code)
     assert result.status == "ok"
     assert "wrote" not in result.stdout

@@ -23,7 +23,12 @@ from app.runner import (
     SandboxUnavailable,
     run_snippets_sync,
 )
-from tests.runner.conftest import TEST_LIMITS, PoolHarness, assert_still_works, start_harness
+from tests.runner.conftest import (
+    TEST_LIMITS,
+    PoolHarness,
+    assert_still_works,
+    start_harness,
+)
 from tests.runner.snippets import LORA_ALGEBRA
 
 
@@ -98,7 +103,8 @@ def test_without_namespaces_snippets_are_refused(tmp_path: Path) -> None:
 
 
 def test_unsafe_mode_runs_only_on_opt_in_and_says_so(tmp_path: Path) -> None:
-    harness = start_harness(TEST_LIMITS, concurrency=1, allow_unsafe=True, python=_python_without_namespaces(tmp_path))
+    limits = RunnerLimits(wall_s=0.5, cpu_s=3)
+    harness = start_harness(limits, concurrency=1, allow_unsafe=True, python=_python_without_namespaces(tmp_path))
     try:
         assert harness.pool.isolation.level == "unsafe"
         assert any("UNSAFE" in line for line in harness.pool.isolation.details)

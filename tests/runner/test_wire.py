@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.runner.wire import HEADER, FrameDecoder, FrameError, FrameTooLarge, encode_frame
+from app.runner.wire import (
+    HEADER,
+    FrameDecoder,
+    FrameError,
+    FrameTooLarge,
+    encode_frame,
+)
 
 
 def test_frames_survive_arbitrary_splits() -> None:

@@ -81,12 +81,12 @@ def render_math(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDi
         return mathml
     equation: Equation | None = token.meta.get("equation")
     if equation is None:
-        return f'<div class="equation"><div class="equation-body">{mathml}</div></div>\n'
+        return f'<div class="equation"><div class="equation-body" tabindex="0" role="region" aria-label="Equation">{mathml}</div></div>\n'
     return (
         f'<figure class="equation" id="{equation.id}" aria-labelledby="{equation.id}-label">'
         f'<figcaption id="{equation.id}-label"><a href="#{equation.id}">EQ {equation.number}</a>'
         f" — {_escape(equation.title)}</figcaption>"
-        f'<div class="equation-body">{mathml}</div></figure>\n'
+        f'<div class="equation-body" tabindex="0" role="region" aria-label="EQ {equation.number}">{mathml}</div></figure>\n'
     )
 
 

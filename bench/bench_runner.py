@@ -1,0 +1,199 @@
+"""Benchmark: the sandboxed runner pool against two unsandboxed baselines.
+
+Runs the chapter's LoRA-algebra snippet
+  * through RunnerPool (fresh sandboxed process per run, forked from a warm template),
+    once with requests spaced out like separate clicks ("paced") and once back-to-back;
+  * (a) in a fresh `python -c` subprocess (cold interpreter, imports NumPy every time);
+  * (b) with exec() in this already-warm process (no isolation at all);
+and measures pool throughput with 1, 4 and 16 concurrent clients.
+
+It prints medians, p90s and ratios; absolute numbers depend on the machine, so the
+claims are the ratios. `measure()` returns everything as a dict for reuse (e.g. by
+an HTTP-level benchmark).
+
+    .venv/bin/python bench/bench_runner.py [--samples 40] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.runner import RunnerLimits, RunnerPool, RunRequest
+from tests.runner.snippets import LORA_ALGEBRA
+
+EXPECTED = "merged == two-path    : True"
+PACED_GAP_S = 0.02
+
+
+def summarize(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    return {
+        "n": len(ordered),
+        "p50_ms": statistics.median(ordered),
+        "p90_ms": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
+    }
+
+
+async def _pool_latency(pool: RunnerPool, samples: int, gap_s: float) -> list[float]:
+    timings = []
+    for _ in range(samples):
+        if gap_s:
+            await asyncio.sleep(gap_s)
+        started = time.perf_counter()
+        result = await pool.run(RunRequest(LORA_ALGEBRA))
+        timings.append((time.perf_counter() - started) * 1000)
+        if EXPECTED not in result.stdout:
+            raise RuntimeError(f"pool run went wrong: {result}")
+    return timings
+
+
+async def _pool_throughput(pool: RunnerPool, clients: int, runs: int) -> float:
+    remaining = runs
+
+    async def client() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            result = await pool.run(RunRequest(LORA_ALGEBRA))
+            if result.status != "ok":
+                raise RuntimeError(f"pool run went wrong: {result}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return runs / (time.perf_counter() - started)
+
+
+async def _measure_pool(samples: int, throughput_runs: int) -> dict[str, Any]:
+    async with RunnerPool(RunnerLimits(), queue_size=64) as pool:
+        if not pool.isolation.can_run:
+            raise SystemExit(f"no sandbox here: {pool.isolation.details}")
+        await _pool_latency(pool, 5, PACED_GAP_S)  # let the spares settle
+        paced = await _pool_latency(pool, samples, PACED_GAP_S)
+        back_to_back = await _pool_latency(pool, samples, 0.0)
+        throughput = {}
+        for clients in (1, 4, 16):
+            throughput[clients] = await _pool_throughput(pool, clients, throughput_runs)
+        return {
+            "isolation": pool.isolation.level,
+            "workers": pool.concurrency,
+            "paced": summarize(paced),
+            "back_to_back": summarize(back_to_back),
+            "throughput_runs_per_s": throughput,
+        }
+
+
+def _measure_subprocess(samples: int) -> dict[str, float]:
+    timings = []
+    env = {"PATH": os.defpath, "OPENBLAS_NUM_THREADS": "1", "LANG": "C.UTF-8"}
+    for _ in range(samples):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", LORA_ALGEBRA], capture_output=True, text=True, env=env, check=True)
+        timings.append((time.perf_counter() - started) * 1000)
+        if EXPECTED not in done.stdout:
+            raise RuntimeError("subprocess baseline went wrong")
+    return summarize(timings)
+
+
+def _measure_warm_exec(samples: int) -> dict[str, float]:
+    import numpy  # noqa: F401  (warm: imported before timing, like the template)
+
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):
+            exec(compile(LORA_ALGEBRA, "<snippet>", "exec"), {"__name__": "__main__"})  # noqa: S102  (baseline b)
+        timings.append((time.perf_counter() - started) * 1000)
+        if EXPECTED not in captured.getvalue():
+            raise RuntimeError("warm exec baseline went wrong")
+    return summarize(timings)
+
+
+def measure(samples: int = 40, subprocess_samples: int = 15, throughput_runs: int = 64) -> dict[str, Any]:
+    """Run every measurement once; returns medians, p90s, throughput and the target checks."""
+    pool = asyncio.run(_measure_pool(samples, throughput_runs))
+    cold = _measure_subprocess(subprocess_samples)
+    warm = _measure_warm_exec(samples)
+    checks = {}
+    for mode in ("paced", "back_to_back"):
+        p50 = pool[mode]["p50_ms"]
+        checks[mode] = {
+            "speedup_vs_subprocess": cold["p50_ms"] / p50,
+            "overhead_vs_warm_exec_ms": p50 - warm["p50_ms"],
+            "meets_5x": cold["p50_ms"] / p50 >= 5,
+            "within_10ms": p50 - warm["p50_ms"] <= 10,
+        }
+    return {
+        "cpu_count": os.cpu_count(),
+        "pool": pool,
+        "subprocess": cold,
+        "warm_exec": warm,
+        "checks": checks,
+    }
+
+
+def render(results: dict[str, Any]) -> str:
+    pool, cold, warm, checks = results["pool"], results["subprocess"], results["warm_exec"], results["checks"]
+    rows = [
+        ("pool, paced (1 request / 20 ms)", pool["paced"]),
+        ("pool, back-to-back", pool["back_to_back"]),
+        ("(a) fresh `python -c`, no sandbox", cold),
+        ("(b) warm exec(), no sandbox", warm),
+    ]
+    lines = [
+        (
+            f"LoRA-algebra snippet; isolation={pool['isolation']}, pool workers={pool['workers']}, "
+            f"CPUs={results['cpu_count']}"
+        ),
+        "",
+        f"{'latency':<36}{'n':>4}{'p50 ms':>10}{'p90 ms':>10}{'(a)/x p50':>12}{'x - (b) p50':>14}",
+    ]
+    for label, stats in rows:
+        speedup = cold["p50_ms"] / stats["p50_ms"]
+        overhead = stats["p50_ms"] - warm["p50_ms"]
+        lines.append(
+            f"{label:<36}{stats['n']:>4}{stats['p50_ms']:>10.2f}{stats['p90_ms']:>10.2f}"
+            f"{speedup:>11.1f}x{overhead:>+12.2f} ms"
+        )
+    base = pool["throughput_runs_per_s"][1]
+    lines += ["", f"{'throughput (pool)':<36}{'runs/s':>10}{'vs 1 client':>14}"]
+    for clients, rate in pool["throughput_runs_per_s"].items():
+        lines.append(f"{f'{clients} concurrent client(s)':<36}{rate:>10.1f}{rate / base:>13.2f}x")
+    lines.append("")
+    for mode, check in checks.items():
+        lines.append(
+            f"target [{mode}]: >=5x faster than (a): {'PASS' if check['meets_5x'] else 'FAIL'} "
+            f"({check['speedup_vs_subprocess']:.1f}x); within 10 ms of (b): "
+            f"{'PASS' if check['within_10ms'] else 'FAIL'} ({check['overhead_vs_warm_exec_ms']:+.2f} ms)"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=40, help="latency samples per pool mode and for (b)")
+    parser.add_argument("--subprocess-samples", type=int, default=15, help="samples for (a), which is slow")
+    parser.add_argument("--throughput-runs", type=int, default=64, help="runs per concurrency level")
+    parser.add_argument("--json", action="store_true", help="print the results dict as JSON instead")
+    args = parser.parse_args(argv)
+    results = measure(args.samples, args.subprocess_samples, args.throughput_runs)
+    print(json.dumps(results, indent=2) if args.json else render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
