@@ -30,8 +30,8 @@ def index(request: Request, state: AppState = Depends(app_state)) -> HTMLRespons
     entries = []
     for chapter in chapters:
         progress = None
-        if learner and chapter.exercises:
-            records = state.store.records(learner, [e.id for e in chapter.exercises])
+        if chapter.exercises:
+            records = state.store.records(learner, [e.id for e in chapter.exercises]) if learner else {}
             progress = chapter_progress(chapter, records)
         entries.append({"chapter": chapter, "progress": progress})
     volume = chapters[0].volume if chapters else 2
