@@ -384,7 +384,7 @@ def judge(rec: Recorder, attempts_in_db: int) -> list[Verdict]:
     transport_errors = [s for s in samples if s.status is None]
     refused = [s for s in samples if s.status == 429]
     without_retry_after = [s for s in refused if not s.retry_after]
-    instrument_busy = [s.ms for s in samples if s.kind in INSTRUMENT_KINDS and s.runs_in_flight and s.status is not None]
+    busy_by_kind = {kind: [s.ms for s in samples if s.kind == kind and s.runs_in_flight and s.status is not None] for kind in INSTRUMENT_KINDS}
     acked, unknown = rec.answers_acknowledged, rec.answers_unknown
     verdicts = [
         Verdict("no 5xx", not server_errors, f"{len(server_errors)} responses >= 500 of {len(samples)}"),
@@ -404,17 +404,14 @@ def judge(rec: Recorder, attempts_in_db: int) -> list[Verdict]:
         verdicts.append(Verdict("429 answered at once (p99 < 100 ms)", refusal_p99 < 100, f"p99 {refusal_p99:.1f} ms"))
     else:
         verdicts.append(Verdict("overload refused with 429 + Retry-After", None, "the runner was never over capacity in this run"))
-    if instrument_busy:
-        p99 = percentile(instrument_busy, 99)
-        verdicts.append(
-            Verdict(
-                f"instrument p99 < {INSTRUMENT_P99_TARGET_MS:.0f} ms while runs are in flight",
-                p99 < INSTRUMENT_P99_TARGET_MS,
-                f"p99 {p99:.1f} ms, p50 {statistics.median(instrument_busy):.1f} ms over {len(instrument_busy)} requests",
-            )
-        )
-    else:
-        verdicts.append(Verdict(f"instrument p99 < {INSTRUMENT_P99_TARGET_MS:.0f} ms while runs are in flight", None, "no instrument request overlapped a run"))
+    for kind, busy in busy_by_kind.items():
+        name = f"{kind} p99 < {INSTRUMENT_P99_TARGET_MS:.0f} ms while runs are in flight"
+        if busy:
+            p99 = percentile(busy, 99)
+            detail = f"p99 {p99:.1f} ms, p50 {statistics.median(busy):.1f} ms over {len(busy)} requests"
+            verdicts.append(Verdict(name, p99 < INSTRUMENT_P99_TARGET_MS, detail))
+        else:
+            verdicts.append(Verdict(name, None, "no such request overlapped a run"))
     return verdicts
 
 

@@ -1,17 +1,14 @@
 """asyncio readers for a run's two sockets.
 
-`Channel` reads the data socket, whose peer is the snippet's own process and so
-untrusted: frames are size-capped and EOF is an answer, not an error.
-`SupervisorChannel` reads the status socket from the run's supervising fork,
-which also passes the snippet process's pidfd (SCM_RIGHTS) when it starts it.
+`Channel` reads a run's sockets. On the data socket the peer is the snippet's
+own process and so untrusted: frames are size-capped and EOF is an answer, not
+an error. The status socket carries one frame from the template: the exit status.
 """
 
 from __future__ import annotations
 
-import array
 import asyncio
 import collections
-import os
 import socket
 from typing import Any
 
@@ -55,35 +52,3 @@ class Channel:
             return await asyncio.get_running_loop().sock_recv(self._sock, 1 << 16)
         except OSError:
             return b""
-
-
-class SupervisorChannel(Channel):
-    """A Channel that also collects file descriptors passed alongside the frames."""
-
-    def __init__(self, sock: socket.socket, max_frame: int = 1 << 16) -> None:
-        super().__init__(sock, max_frame)
-        self.fds: list[int] = []
-
-    async def _receive(self) -> bytes:
-        fd_space = socket.CMSG_SPACE(4 * array.array("i").itemsize)
-        while True:
-            try:
-                data, ancillary, _, _ = self._sock.recvmsg(1 << 16, fd_space, socket.MSG_CMSG_CLOEXEC)
-            except BlockingIOError:
-                await wait_readable(self._sock.fileno())
-                continue
-            except OSError:
-                return b""
-            for level, kind, payload in ancillary:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds = array.array("i")
-                    fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
-                    self.fds.extend(fds)
-            return data
-
-    def close(self) -> None:
-        while self.fds:
-            try:
-                os.close(self.fds.pop())
-            except OSError:
-                pass

@@ -103,7 +103,7 @@ class RunnerPool:
         return report
 
     async def close(self) -> None:
-        """Stop the template and discard spares; runs in flight finish on their own."""
+        """Stop the template; its runs, spares and any still in flight, end with it."""
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
@@ -208,27 +208,26 @@ class RunnerPool:
         return _result_without_frame(status, exit_info, elapsed_ms, self.limits)
 
     async def _until_ready(self, run: SpawnedRun, channel: Channel) -> None:
-        """Wait for the supervisor's "started" (with the pidfd) and the sandbox's "ready"."""
+        """Wait for the sandboxed process to say it is ready for code."""
         try:
-            started = await asyncio.wait_for(run.supervisor.next(), _READY_TIMEOUT_S)
-            ready = await asyncio.wait_for(channel.next(), _READY_TIMEOUT_S) if started else None
+            ready = await asyncio.wait_for(channel.next(), _READY_TIMEOUT_S)
         except (TimeoutError, FrameError):
-            started = ready = None
-        if started and started.get("event") == "started" and ready and ready.get("event") == "ready":
+            ready = None
+        if ready is not None and ready.get("event") == "ready":
             return
         run.kill()
-        last = await self._last_word(run, 0.5) if started and started.get("event") == "started" else started
+        exit_info = await self._last_word(run, 1.0)
         run.close()
-        message = (ready or {}).get("message") or (last or {}).get("message")
-        raise _SpareFailed(str(message or "the sandboxed process died before it was ready"))
+        message = (ready or {}).get("message") or f"the sandboxed process died while starting ({exit_info})"
+        raise _SpareFailed(str(message))
 
     async def _last_word(self, run: SpawnedRun, timeout_s: float) -> dict[str, Any] | None:
-        """The supervisor's final frame (exit or setup_error), or None if it has none."""
+        """The template's report of how the process ended, or None if there is none."""
 
         async def last_frame() -> dict[str, Any] | None:
             while True:
-                frame = await run.supervisor.next()
-                if frame is None or frame.get("event") in ("exit", "setup_error"):
+                frame = await run.status_channel.next()
+                if frame is None or frame.get("event") == "exit":
                     return frame
 
         try:

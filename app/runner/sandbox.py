@@ -5,15 +5,15 @@ Three moments, three functions:
 * `prepare_stage` (once, in the template): build a read-only directory tree
   that contains only the Python runtime, site-packages, system libraries and a
   few /dev nodes, using bind mounts inside the template's private mount namespace.
-* `enter_outer` (per run, in the first fork): leave host root for uid 65534,
-  create fresh user/mount/pid/net/ipc/uts/cgroup namespaces, pivot into a
-  private copy of the stage and mount a small tmpfs as the scratch dir.
-* `enter_inner` (per run, in the second fork, which is pid 1 of the new pid
-  namespace): new session, no inherited fds or environment, rlimits, no
-  capabilities, then the seccomp filter.
+* `new_pid_namespace_for_next_fork` (per run, in the template just before it
+  forks): the fork becomes pid 1 of a fresh pid namespace.
+* `enter` (per run, in that fork): leave host root for uid 65534, create fresh
+  user/mount/net/ipc/uts/cgroup namespaces, pivot into a private copy of the
+  stage, mount a small tmpfs as the scratch dir, drop every inherited fd and
+  the environment, set rlimits, drop all capabilities, load the seccomp filter.
 
-The `unsafe` variants apply what still works without namespaces, for an
-operator who explicitly opted in.
+`enter_unsafe` applies what still works without namespaces, for an operator
+who explicitly opted in.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ import os
 import resource
 import signal
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from . import linux
 from .protocol import RunnerLimits
@@ -171,8 +169,18 @@ def choose_drop_uid() -> int | None:
     return SANDBOX_UID
 
 
-def enter_outer(plan: Plan) -> None:
-    """Per run, in the first fork: credentials, namespaces, private root, scratch tmpfs."""
+def new_pid_namespace_for_next_fork(own_pid_namespace: int) -> None:
+    """Make the next fork pid 1 of a fresh pid namespace (a child of our own).
+
+    unshare(CLONE_NEWPID) only works once per "children" namespace; rejoining our
+    own namespace first (allowed: we own it) resets that, so every run gets a new one.
+    """
+    linux.setns(own_pid_namespace, linux.CLONE_NEWPID)
+    linux.unshare(linux.CLONE_NEWPID)
+
+
+def enter(plan: Plan, keep_fd: int, seccomp_program: bytes, base_vm: int) -> None:
+    """Per run, in the fork (already pid 1 of a new pid namespace): everything before untrusted code."""
     assert plan.stage is not None
     os.setsid()
     if plan.drop_to is not None:
@@ -181,60 +189,51 @@ def enter_outer(plan: Plan) -> None:
         os.setresuid(plan.drop_to, plan.drop_to, plan.drop_to)
         # Changing uid made /proc/self root-owned; we still have to write our own id maps.
         linux.prctl(linux.PR_SET_DUMPABLE, 1)
+    # Set after the uid change, which clears it: if the template dies, so do we.
+    linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     uid, gid = os.geteuid(), os.getegid()
     linux.unshare(
-        linux.CLONE_NEWUSER | linux.CLONE_NEWNS | linux.CLONE_NEWPID | linux.CLONE_NEWNET
+        linux.CLONE_NEWUSER | linux.CLONE_NEWNS | linux.CLONE_NEWNET
         | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS | linux.CLONE_NEWCGROUP
     )
     linux.write_proc_file("/proc/self/setgroups", "deny")
     linux.write_proc_file("/proc/self/uid_map", f"{SANDBOX_UID} {uid} 1")
     linux.write_proc_file("/proc/self/gid_map", f"{SANDBOX_GID} {gid} 1")
-    root = plan.stage.root
+    root, scratch = plan.stage.root, plan.stage.scratch
     # Mounts copied into a less privileged namespace are locked and cannot be pivoted
     # into; a fresh recursive bind of the stage onto itself can.
     linux.mount(root, root, None, linux.MS_BIND | linux.MS_REC)
     os.chdir(root)
     linux.pivot_root(".", ".")
     linux.umount(".", linux.MNT_DETACH)  # the host's tree is gone from this namespace
-    os.chdir("/")
     options = f"size={plan.limits.scratch_mb}m,nr_inodes=2048,mode=0700,uid={SANDBOX_UID},gid={SANDBOX_GID}"
-    linux.mount("tmpfs", plan.stage.scratch, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC, options)
-
-
-def enter_inner(plan: Plan, keep_fd: int, seccomp_filter: Any, base_vm: int) -> None:
-    """Per run, in pid 1 of the new namespace: the last steps before untrusted code."""
-    linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # our parent killed -> we die too
-    os.setsid()
+    linux.mount("tmpfs", scratch, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC, options)
     linux.sethostname("sandbox")
     _keep_only_fd(keep_fd)
-    assert plan.stage is not None
-    os.chdir(plan.stage.scratch)
-    _reset_environment(plan.stage.scratch)
-    apply_rlimits(plan.limits, base_vm, count_processes=True)
+    os.chdir(scratch)
+    _reset_environment(scratch)
+    # Counted per user namespace: this process and the snippet's threads.
+    apply_rlimits(plan.limits, base_vm, max_tasks=1 + plan.limits.max_threads)
     linux.drop_all_capabilities()
-    linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
-    seccomp_filter.load()
+    linux.load_seccomp_program(seccomp_program)
 
 
-def enter_outer_unsafe() -> str:
+def enter_unsafe(plan: Plan, keep_fd: int, seccomp_program: bytes | None, base_vm: int, scratch: str) -> None:
+    """What still works without namespaces, for an operator who opted in."""
     os.setsid()
-    return tempfile.mkdtemp(prefix="textbook-snippet-")
-
-
-def enter_inner_unsafe(plan: Plan, keep_fd: int, seccomp_filter: Any, base_vm: int, scratch: str) -> None:
     linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.setsid()
     _keep_only_fd(keep_fd)
     os.chdir(scratch)
     _reset_environment(scratch)
     # RLIMIT_NPROC would count every process of the server's user here; leave it alone.
-    apply_rlimits(plan.limits, base_vm, count_processes=False)
-    linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
-    if seccomp_filter is not None:
-        seccomp_filter.load()
+    apply_rlimits(plan.limits, base_vm, max_tasks=None)
+    if seccomp_program is not None:
+        linux.load_seccomp_program(seccomp_program)
+    else:
+        linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
 
 
-def apply_rlimits(limits: RunnerLimits, base_vm: int, *, count_processes: bool) -> None:
+def apply_rlimits(limits: RunnerLimits, base_vm: int, *, max_tasks: int | None) -> None:
     def cap(kind: int, soft: int, hard: int | None = None) -> None:
         resource.setrlimit(kind, (soft, soft if hard is None else hard))
 
@@ -244,9 +243,8 @@ def apply_rlimits(limits: RunnerLimits, base_vm: int, *, count_processes: bool) 
     cap(resource.RLIMIT_NOFILE, limits.max_open_files)
     cap(resource.RLIMIT_CORE, 0)
     cap(resource.RLIMIT_MSGQUEUE, 0)
-    if count_processes:
-        # Counted per user namespace: the outer fork, this process and the snippet's threads.
-        cap(resource.RLIMIT_NPROC, 2 + limits.max_threads)
+    if max_tasks is not None:
+        cap(resource.RLIMIT_NPROC, max_tasks)
 
 
 def _keep_only_fd(keep_fd: int) -> None:

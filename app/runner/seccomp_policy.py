@@ -10,6 +10,7 @@ stay allowed, bounded by RLIMIT_NPROC inside the user namespace.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 
 import pyseccomp
@@ -54,10 +55,10 @@ _NAMESPACE_FLAGS = (
 )
 
 
-def build_filter() -> tuple[pyseccomp.SyscallFilter, list[str]]:
-    """Compile the policy once (in the template); children only call `.load()`.
+def build_filter() -> tuple[bytes, list[str]]:
+    """Compile the policy once (in the template) into a BPF program children load.
 
-    Returns the filter and the names of syscalls this libseccomp did not know,
+    Returns the program and the names of syscalls this libseccomp did not know,
     which the isolation report lists.
     """
     deny = pyseccomp.ERRNO(errno.EPERM)
@@ -78,4 +79,21 @@ def build_filter() -> tuple[pyseccomp.SyscallFilter, list[str]]:
     policy.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
     # Only AF_UNIX sockets (for socketpair-style code); the network namespace is empty anyway.
     policy.add_rule(deny, "socket", pyseccomp.Arg(0, pyseccomp.NE, socket.AF_UNIX))
-    return policy, unknown
+    return _export(policy), unknown
+
+
+def _export(policy: pyseccomp.SyscallFilter) -> bytes:
+    fd = os.memfd_create("seccomp-bpf")
+    try:
+        with os.fdopen(os.dup(fd), "wb") as sink:
+            policy.export_bpf(sink)
+        os.lseek(fd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    program = b"".join(chunks)
+    if not program or len(program) % 8:
+        raise ValueError("libseccomp exported an empty or malformed program")
+    return program

@@ -1,29 +1,25 @@
-"""The two processes of one run, forked from the template.
+"""One run: the process forked from the template for a single snippet.
 
-outer (first fork): enters the namespaces, forks `inner`, waits for it and
-reports its exit status on the *status* socket, which the snippet cannot reach
-(inner closes its copy before anything untrusted runs).
+It is born as pid 1 of a fresh pid namespace (the template arranged that),
+enters the rest of the sandbox, says "ready" on its data socket, reads one
+request, runs it, writes one result frame and exits. Nothing it does can
+outlive it: when pid 1 of a pid namespace exits, the kernel kills every other
+process in it. Its exit status is reported by the template, which reaps it, on
+a second socket the snippet never holds.
 
-inner (second fork, pid 1 of the new pid namespace): finishes the lockdown,
-says "ready" on the *data* socket, reads one request, runs it, writes one
-result frame and exits. Nothing it does can outlive it: when pid 1 of a pid
-namespace exits, the kernel kills every other process in it.
-
-Both functions end in os._exit(): a fork of the template must never return
+`run_process` ends in os._exit(): a fork of the template must never return
 into the template's loop.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import socket
 from typing import Any, NoReturn
 
 from . import sandbox
 from .child import execute_snippet, prepare_interpreter
-from .wire import encode_frame, recv_frame, send_frame
+from .wire import recv_frame, send_frame
 
 SETUP_FAILED = 70
 _MAX_REQUEST = 1 << 20
@@ -37,44 +33,9 @@ print(f"{a.shape[0]:,} {100 * float(s[0]):.2f} %", np.allclose(b, b), float(np.l
 """
 
 
-def run_outer(
+def run_process(
     plan: sandbox.Plan,
-    seccomp_filter: Any,
-    data: socket.socket,
-    status: socket.socket,
-    base_vm: int,
-    hidden_package: str,
-) -> NoReturn:
-    try:
-        try:
-            scratch = None if plan.mode == "full" else sandbox.enter_outer_unsafe()
-            if plan.mode == "full":
-                sandbox.enter_outer(plan)
-        except BaseException as exc:  # noqa: BLE001  (report any setup failure, then stop)
-            send_frame(status, {"event": "setup_error", "message": f"{type(exc).__name__}: {exc}"})
-            os._exit(SETUP_FAILED)
-        inner = os.fork()
-        if inner == 0:
-            status.close()
-            run_inner(plan, seccomp_filter, data, base_vm, hidden_package, scratch)
-        data.close()
-        # Hand the pool a pidfd of the snippet's process: it can then kill it and see it gone
-        # without trusting pids (the pid namespace dies with it).
-        inner_fd = os.pidfd_open(inner)
-        socket.send_fds(status, [encode_frame({"event": "started"})], [inner_fd])
-        os.close(inner_fd)
-        _, wait_status = os.waitpid(inner, 0)
-        if scratch is not None:
-            _kill_group(inner)  # without a pid namespace, stragglers are only in its session
-            shutil.rmtree(scratch, ignore_errors=True)
-        send_frame(status, _exit_frame(wait_status))
-    finally:
-        os._exit(0)
-
-
-def run_inner(
-    plan: sandbox.Plan,
-    seccomp_filter: Any,
+    seccomp_program: bytes | None,
     data: socket.socket,
     base_vm: int,
     hidden_package: str,
@@ -83,14 +44,15 @@ def run_inner(
     try:
         try:
             if scratch is None:
-                sandbox.enter_inner(plan, data.fileno(), seccomp_filter, base_vm)
+                assert seccomp_program is not None
+                sandbox.enter(plan, data.fileno(), seccomp_program, base_vm)
             else:
-                sandbox.enter_inner_unsafe(plan, data.fileno(), seccomp_filter, base_vm, scratch)
+                sandbox.enter_unsafe(plan, data.fileno(), seccomp_program, base_vm, scratch)
             # Touch now, while idle, the pages a typical run writes to (copy-on-write faults),
             # so the request does not pay for them. Nothing of it survives into the run.
             execute_snippet(PREFAULT_SNIPPET, plan.limits)
             prepare_interpreter(hidden_package)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001  (report any setup failure, then stop)
             send_frame(data, {"event": "setup_error", "message": f"{type(exc).__name__}: {exc}"})
             os._exit(SETUP_FAILED)
         send_frame(data, {"event": "ready"})
@@ -127,6 +89,13 @@ def sandbox_facts(hidden_paths: list[str]) -> dict[str, Any]:
     return facts
 
 
+def exit_frame(wait_status: int) -> dict[str, Any]:
+    """How a run ended, as the template reports it after reaping the process."""
+    if os.WIFSIGNALED(wait_status):
+        return {"event": "exit", "code": None, "signal": os.WTERMSIG(wait_status)}
+    return {"event": "exit", "code": os.WEXITSTATUS(wait_status), "signal": None}
+
+
 def _absent_or_empty(path: str) -> bool:
     try:
         return not os.listdir(path) if os.path.isdir(path) else not os.path.exists(path)
@@ -145,16 +114,3 @@ def _refused(action: Any) -> bool:
     except OSError:
         return True
     return False
-
-
-def _exit_frame(wait_status: int) -> dict[str, Any]:
-    if os.WIFSIGNALED(wait_status):
-        return {"event": "exit", "code": None, "signal": os.WTERMSIG(wait_status)}
-    return {"event": "exit", "code": os.WEXITSTATUS(wait_status), "signal": None}
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except OSError:
-        pass

@@ -2,14 +2,20 @@
 
 Started by the pool with a clean environment and no inherited fds except its
 control socket, so a snippet forked from it finds none of the server's secrets
-in memory. It never reads anything a snippet wrote: it only forks, and hands the
-run's two sockets and a pidfd to the pool over SCM_RIGHTS.
+in memory. It never reads anything a snippet wrote: it forks, hands the run's
+sockets and a pidfd to the pool over SCM_RIGHTS, and when it reaps a run it
+writes the exit status on that run's status socket.
+
+With full isolation the template first makes itself pid 1 of a pid namespace
+of its own (the started process stays behind only to wait for it), because a
+process may start any number of child pid namespaces only from a namespace it
+owns. Each run is then forked straight into a fresh one: one fork per run.
 
 Control protocol (SOCK_SEQPACKET, one JSON object per packet):
-  template -> pool  {"event": "hello", "pid": ..., "isolation": {...}}
+  template -> pool  {"event": "hello", "isolation": {...}}
   pool -> template  {"op": "spawn"}   reply {"pid": ...} + fds [data, status, pidfd]
                                      or   {"error": "..."} without fds
-  pool -> template  {"op": "exit"}    (or simply closing the socket)
+  closing the socket ends the template, and with it every run it forked.
 """
 
 from __future__ import annotations
@@ -17,16 +23,18 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
-from . import linux, sandbox
+from . import isolation, linux, sandbox
 from .protocol import IsolationReport, RunnerLimits
-from .wire import recv_frame, send_frame
-from .worker import run_outer
+from .wire import encode_frame, recv_frame, send_frame
+from .worker import exit_frame, run_process
 
 _PROBE_TIMEOUT_S = 20.0
 _WARM_UP_SNIPPET = """
@@ -55,58 +63,80 @@ class ZygoteConfig:
         return cls(**raw)
 
 
+@dataclass
+class _LiveRun:
+    status: socket.socket  # our end: the exit status goes here once we reap the run
+    scratch: str | None  # unsafe mode only: a host temp dir to remove afterwards
+
+
 class Template:
     def __init__(self, config: ZygoteConfig, ctl: socket.socket) -> None:
         self.config = config
         self.ctl = ctl
         self.plan: sandbox.Plan | None = None
-        self.seccomp_filter: Any = None
-        self.stage: sandbox.Stage | None = None
+        self.program: bytes | None = None  # compiled seccomp filter
+        self.pid_namespace: int | None = None  # fd of our own pid namespace (full mode)
+        self.runs: dict[int, _LiveRun] = {}
 
     # -- startup -------------------------------------------------------------
 
     def establish(self) -> IsolationReport:
         """Build the sandbox plan and prove it works by running one probe inside it."""
         unknown: list[str] = []
-        seccomp_error = ""
         try:
             from .seccomp_policy import build_filter
 
-            self.seccomp_filter, unknown = build_filter()
+            self.program, unknown = build_filter()
         except Exception as exc:  # noqa: BLE001  (no libseccomp -> reported, not fatal)
-            seccomp_error = f"seccomp filter unavailable: {type(exc).__name__}: {exc}"
-        reason = seccomp_error or self._try_full_isolation(unknown)
-        if isinstance(reason, IsolationReport):
-            return reason
-        if not self.config.allow_unsafe:
-            return IsolationReport("none", [reason, "snippets are refused; an operator may opt in to unsafe mode"])
-        self.plan = sandbox.Plan("unsafe", self.config.limits, None, None)
-        details = [
-            reason,
-            "UNSAFE single-user mode (operator opt-in): snippets run as the server's user and can read its files",
-            "still applied: own session, clean environment, temporary working directory, rlimits",
-            "seccomp filter applied" if self.seccomp_filter is not None else "no seccomp filter",
-        ]
-        return IsolationReport("unsafe", details)
+            reason = f"seccomp filter unavailable: {type(exc).__name__}: {exc}"
+        else:
+            report = self._try_full_isolation(unknown)
+            if isinstance(report, IsolationReport):
+                return report
+            reason = report
+        report = isolation.fallback_report(
+            reason, allow_unsafe=self.config.allow_unsafe, seccomp=self.program is not None
+        )
+        if report.can_run:
+            self.plan = sandbox.Plan("unsafe", self.config.limits, None, None)
+        return report
 
     def _try_full_isolation(self, unknown: list[str]) -> IsolationReport | str:
+        package_dir = os.path.join(self.config.project_root, self.config.hidden_package)
         try:
-            package_dir = os.path.join(self.config.project_root, self.config.hidden_package)
-            self.stage = sandbox.prepare_stage(sandbox.runtime_paths(self.config.project_root), [package_dir])
+            stage = sandbox.prepare_stage(sandbox.runtime_paths(self.config.project_root), [package_dir])
         except OSError as exc:
             return f"could not build the read-only root (mount namespace): {exc}"
-        drop_to = sandbox.choose_drop_uid()
-        self.plan = sandbox.Plan("full", self.config.limits, self.stage, drop_to)
         try:
-            problems = _problems(self._probe())
+            self._become_pid_namespace_init()
+        except OSError as exc:
+            sandbox.release_stage(stage)
+            return f"could not create pid namespaces: {exc}"
+        drop_to = sandbox.choose_drop_uid()
+        self.plan = sandbox.Plan("full", self.config.limits, stage, drop_to)
+        try:
+            problems = isolation.problems_in(self._probe())
         except Exception as exc:  # noqa: BLE001
             problems = [str(exc)]
         if problems:
+            # Unsafe mode (if allowed) runs without namespaces: no pid namespace per fork.
             self.plan = None
-            sandbox.release_stage(self.stage)
-            self.stage = None
+            if self.pid_namespace is not None:
+                os.close(self.pid_namespace)
+                self.pid_namespace = None
+            sandbox.release_stage(stage)
             return "sandbox self-check failed: " + "; ".join(problems)
-        return IsolationReport("full", self._describe(drop_to, unknown))
+        return isolation.full_report(self.config.limits, stage, drop_to, unknown)
+
+    def _become_pid_namespace_init(self) -> None:
+        linux.unshare(linux.CLONE_NEWPID)
+        pid = os.fork()
+        if pid != 0:
+            _wait_and_exit(pid, self.ctl)
+        # We are pid 1 of the new namespace; if the process the pool started dies, so do we.
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.signal(signal.SIGCHLD, self.reap)
+        self.pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
 
     def _probe(self) -> dict[str, Any]:
         _, pidfd, data, status = self.spawn()
@@ -115,74 +145,68 @@ class Template:
             data.settimeout(_PROBE_TIMEOUT_S)
             ready = recv_frame(data, 1 << 16)
             if ready is None or ready.get("event") != "ready":
-                status.settimeout(_PROBE_TIMEOUT_S)
-                report: dict[str, Any] = {"event": "started"}
-                while report.get("event") == "started":
-                    report = recv_frame(status, 1 << 16) or {}
-                raise RuntimeError((ready or report).get("message", "the sandboxed process did not start"))
+                message = (ready or {}).get("message") or "the sandboxed process died while starting"
+                raise RuntimeError(message)
             send_frame(data, {"probe": self.config.hidden_paths})
             reply = recv_frame(data, 1 << 20)
         if reply is None or reply.get("event") != "probe":
             raise RuntimeError("the sandboxed probe gave no answer")
         return dict(reply["facts"])
 
-    def _describe(self, drop_to: int | None, unknown: list[str]) -> list[str]:
-        limits = self.config.limits
-        assert self.stage is not None
-        who = "uid 65534 (nobody) on the host" if drop_to is not None else f"the server's own uid {os.geteuid()}"
-        from .seccomp_policy import DENIED_SYSCALLS
-
-        denied = len(DENIED_SYSCALLS) - len(unknown)
-        details = [
-            f"user namespace: snippets run as {who}, without capabilities",
-            "pid namespace: a snippet is pid 1 and sees no other process (verified)",
-            "network namespace without interfaces; non-Unix sockets refused (verified)",
-            (
-                f"mount namespace: read-only root with {len(self.stage.mounts)} runtime directories; "
-                "project files, /etc, /home and /proc are absent (verified)"
-            ),
-            f"scratch: private {limits.scratch_mb} MB tmpfs at {self.stage.scratch}, gone after each run",
-            "ipc, uts and cgroup namespaces; clean environment; no inherited file descriptors",
-            f"seccomp: {denied} syscalls denied, incl. fork/execve/ptrace/mount/unshare/bpf (verified)",
-            (
-                f"rlimits: +{limits.memory_mb} MB address space, {limits.cpu_s} s CPU, "
-                f"{limits.max_threads} threads, {limits.max_open_files} files, no core dumps"
-            ),
-        ]
-        if unknown:
-            details.append("libseccomp did not know: " + ", ".join(unknown))
-        return details
-
     # -- serving -------------------------------------------------------------
 
     def spawn(self) -> tuple[int, int, socket.socket, socket.socket]:
-        """Fork one run; return (pid, pidfd, data socket, status socket), parent ends."""
+        """Fork one run; return (pid, pidfd, data socket, status socket), the pool's ends."""
         assert self.plan is not None
         data_parent, data_child = socket.socketpair()
         status_parent, status_child = socket.socketpair()
+        status_child.setblocking(False)
+        scratch = tempfile.mkdtemp(prefix="textbook-snippet-") if self.plan.mode == "unsafe" else None
         base_vm = linux.virtual_memory_bytes()
-        # Hold SIGCHLD so the reaper cannot collect the child before we hold its pidfd.
+        # Hold SIGCHLD so the reaper cannot collect the child before it is registered.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         try:
+            if self.pid_namespace is not None:
+                sandbox.new_pid_namespace_for_next_fork(self.pid_namespace)
             pid = os.fork()
             if pid == 0:
                 try:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-                    self.ctl.close()
-                    data_parent.close()
-                    status_parent.close()
-                    run_outer(
-                        self.plan, self.seccomp_filter, data_child, status_child, base_vm, self.config.hidden_package
-                    )
+                    run_process(self.plan, self.program, data_child, base_vm, self.config.hidden_package, scratch)
                 finally:
                     os._exit(1)
             pidfd = os.pidfd_open(pid)
+            self.runs[pid] = _LiveRun(status_child, scratch)
+        except OSError:
+            for sock in (data_parent, data_child, status_parent, status_child):
+                sock.close()
+            raise
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         data_child.close()
-        status_child.close()
         return pid, pidfd, data_parent, status_parent
+
+    def reap(self, signum: int, frame: Any) -> None:
+        """SIGCHLD: collect finished runs and tell the pool how each one ended."""
+        while True:
+            try:
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            live = self.runs.pop(pid, None)
+            if live is None:
+                continue
+            try:
+                live.status.send(encode_frame(exit_frame(wait_status)))
+            except OSError:
+                pass  # the pool already gave up on this run
+            live.status.close()
+            if live.scratch is not None:
+                _kill_group(pid)  # without a pid namespace, stragglers are only in its session
+                shutil.rmtree(live.scratch, ignore_errors=True)
 
     def serve(self) -> None:
         """Answer spawn requests until the pool closes the control socket."""
@@ -210,35 +234,31 @@ class Template:
                 os.close(pidfd)
 
 
-def _problems(facts: dict[str, Any]) -> list[str]:
-    problems = []
-    if facts.get("pid") != 1:
-        problems.append("not alone in a pid namespace")
-    if facts.get("uid") != sandbox.SANDBOX_UID:
-        problems.append(f"unexpected uid {facts.get('uid')}")
-    if not facts.get("network_refused"):
-        problems.append("an AF_INET socket could be created")
-    if not facts.get("fork_refused"):
-        problems.append("fork was not refused")
-    if not facts.get("root_read_only"):
-        problems.append("the root directory is writable")
-    problems.extend(f"{path} is visible" for path, hidden in facts.get("hidden", {}).items() if not hidden)
-    return problems
+def _wait_and_exit(pid: int, ctl: socket.socket) -> NoReturn:
+    """The process the pool started, once the template lives on as `pid`: wait, then go."""
+    ctl.close()  # only the template itself may hold the control socket
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the reaper must not take our wait
+    code = 1
+    try:
+        _, wait_status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(wait_status)
+    finally:
+        os._exit(code if 0 <= code < 256 else 1)
 
 
-def _reap_children(signum: int, frame: Any) -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def _warm_up() -> None:
     """Run a representative snippet so lazily imported modules and caches are in the template."""
     import builtins
+
+    import matplotlib.font_manager
+    import numpy
 
     from . import child
 
@@ -246,14 +266,10 @@ def _warm_up() -> None:
     main_module, argv = sys.modules["__main__"], sys.argv
     child.execute_snippet(_WARM_UP_SNIPPET, RunnerLimits())
     sys.modules["__main__"], sys.argv = main_module, argv
-    import matplotlib.font_manager
-    import numpy
-
+    del builtins.plot_xy  # type: ignore[attr-defined]
     numpy.random.seed()  # its first call imports and initialises lazily; children reseed too
-
     # Cached fonts hold open files whose offsets forks would share; children reopen them.
     matplotlib.font_manager._get_font.cache_clear()
-    del builtins.plot_xy  # type: ignore[attr-defined]
     gc.collect()
     gc.freeze()  # keep the template's objects out of the children's GC passes (fewer copied pages)
 
@@ -261,15 +277,11 @@ def _warm_up() -> None:
 def main(config_json: str) -> None:
     config = ZygoteConfig.from_json(config_json)
     ctl = socket.socket(fileno=config.ctl_fd)
-    signal.signal(signal.SIGCHLD, _reap_children)
-    # Orphaned inner processes (their outer fork was killed) come back to us to be reaped.
-    # (No PR_SET_PDEATHSIG here: it fires when the *thread* that started us exits, and the
-    # pool may be started from a short-lived thread. A closed control socket ends us instead.)
-    linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
-    _warm_up()
     template = Template(config, ctl)
+    signal.signal(signal.SIGCHLD, template.reap)
+    _warm_up()
     report = template.establish()
-    hello = {"event": "hello", "pid": os.getpid(), "isolation": report.to_dict()}
+    hello = {"event": "hello", "isolation": report.to_dict()}
     ctl.send(json.dumps(hello).encode())
     if report.can_run:
         template.serve()

@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .channel import SupervisorChannel, wait_readable
+from .channel import Channel, wait_readable
 from .protocol import IsolationReport, RunnerError, RunnerLimits
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -38,44 +38,32 @@ class TemplateDied(RunnerError):
 
 @dataclass
 class SpawnedRun:
-    """One forked run: its sockets, and pidfds so it can be killed without pid races."""
+    """One forked run: its two sockets, and a pidfd so it is killed without pid races."""
 
     pid: int
-    pidfd: int  # the supervising fork
-    data: socket.socket
-    status: socket.socket
-    supervisor: SupervisorChannel = field(init=False)
+    pidfd: int  # the snippet's process: pid 1 of its namespace, so killing it kills all of it
+    data: socket.socket  # to and from the snippet's process (untrusted)
+    status: socket.socket  # from the template: how the process ended
+    status_channel: Channel = field(init=False)
 
     def __post_init__(self) -> None:
-        self.supervisor = SupervisorChannel(self.status)
-
-    @property
-    def inner_pidfd(self) -> int | None:
-        """pidfd of the snippet's process, once the supervisor has reported it."""
-        return self.supervisor.fds[0] if self.supervisor.fds else None
+        self.status_channel = Channel(self.status, 1 << 16)
 
     def kill(self) -> None:
-        """SIGKILL the snippet's process (pid 1 of its namespace: all of it) and its supervisor."""
-        for fd in (self.inner_pidfd, self.pidfd):
-            if fd is not None:
-                try:
-                    signal.pidfd_send_signal(fd, signal.SIGKILL)
-                except OSError:
-                    pass
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        except OSError:
+            pass
 
     async def wait_gone(self, timeout_s: float) -> bool:
-        """Wait until the snippet's process has exited (its pidfd turns readable)."""
-        fd = self.inner_pidfd
-        if fd is None:
-            return False
+        """Wait until the process has exited (its pidfd turns readable)."""
         try:
-            await asyncio.wait_for(wait_readable(fd), timeout_s)
+            await asyncio.wait_for(wait_readable(self.pidfd), timeout_s)
         except TimeoutError:
             return False
         return True
 
     def close(self) -> None:
-        self.supervisor.close()
         self.data.close()
         self.status.close()
         try:
