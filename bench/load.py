@@ -49,12 +49,12 @@ SLOW_SNIPPET = "total = 0\nfor i in range(4_000_000):\n    total += i * i\nprint
 ANSWERS = ["112 GB", "1.12e11 bytes", "65.5k", "65536", "0.39%", "0.4 %", "16", "35 GB", "140 GB", "42", "about 100", "1e9", "3.5 GiB", "??"]
 # What the students do, and how often (weights; a slider move is the commonest thing).
 ACTIONS = {
-    "page": 8,          # GET /chapters/fine-tuning (reload, follow a link)
-    "index": 3,         # GET /
-    "fragment": 38,     # an instrument slider moved (HTMX fragment)
+    "page": 8,  # GET /chapters/fine-tuning (reload, follow a link)
+    "index": 3,  # GET /
+    "fragment": 38,  # an instrument control moved: the HTMX fragment with its chart
     "instrument-json": 12,  # the JSON API of the instruments
-    "answer": 25,       # POST /api/exercises/{id}/check
-    "run": 14,          # POST /api/run with one of the chapter's snippets
+    "answer": 25,  # POST /api/exercises/{id}/check
+    "run": 14,  # POST /api/run with one of the chapter's snippets (or, sometimes, a slow one)
 }
 SLOW_RUN_SHARE = 0.08
 INSTRUMENT_KINDS = ("fragment", "instrument-json")
@@ -113,7 +113,7 @@ async def timed(rec: Recorder, kind: str, request: Any, *, is_run: bool = False)
     return response
 
 
-def new_student(base: str, rng: random.Random, chapter: Chapter) -> Student:
+def new_student(base: str, rng: random.Random) -> Student:
     client = httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30.0))
     lora = {"d_in": 8192, "d_out": 8192, "r": 16, "model": "llama-2-7b", "targets": "all-linear"}
     vram = {"model": "llama-2-7b", "method": "qlora", "r": 16, "targets": "all-linear", "seq_len": 2048, "batch_size": 1}
@@ -226,7 +226,7 @@ async def drive(
             (await client.get(f"/chapters/{CHAPTER}")).raise_for_status()
     rec = Recorder()
     master = random.Random(seed)
-    class_ = [new_student(base, random.Random(master.random()), chapter) for _ in range(students)]
+    class_ = [new_student(base, random.Random(master.random())) for _ in range(students)]
     began = time.monotonic()
     deadline = began + duration
     ramp = min(5.0, duration / 5)  # the class arrives over the first seconds, not in one instant

@@ -185,6 +185,8 @@ def summary(results: dict[str, Any]) -> str:
     if "fuzz" in results:
         fuzzed = results["fuzz"]
         rows.append(("long fuzz", f"{fuzzed['cases']} cases", f"{sum(fuzzed['failures'].values())} failing, {len(fuzzed['failures'])} distinct"))
+    for name, reason in results.get("failed_parts", {}).items():
+        rows.append((f"{name} (did not complete)", "-", reason[:120]))
     width = max(len(row[0]) for row in rows) if rows else 10
     lines = [f"{'measure':{width}s}  {'medians':28s}  ratio / result"]
     lines += [f"{a:{width}s}  {b:28s}  {c}" for a, b, c in rows]
@@ -207,26 +209,35 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.monotonic()
     print(f"{datetime.datetime.now().isoformat(timespec='seconds')}  {platform.platform()}  Python {platform.python_version()}  {os.cpu_count()} CPUs")
     results: dict[str, Any] = {}
-    if "pages" not in skip:
-        heading("pages and instruments over HTTP", f"bench/bench_pages.py --repeats {repeats}")
-        results["pages"] = bench_pages.main(["--repeats", str(repeats)])
-    if "runner" not in skip:
-        heading("the sandboxed runner", "bench/bench_runner.py " + " ".join(runner_args))
+    failed_parts: dict[str, str] = {}
+
+    def part(name: str, title: str, command: str, measure: Any) -> None:
+        if name in skip:
+            return
+        heading(title, command)
+        try:
+            results[name] = measure()
+        except (Exception, SystemExit) as exc:  # one broken part must not hide the others
+            failed_parts[name] = f"{type(exc).__name__}: {exc}"
+            print(f"!! {name} did not complete: {failed_parts[name]}")
+
+    def runner_part() -> dict[str, Any]:
         samples, subprocess_samples, throughput_runs = (int(value) for value in runner_args[1::2])
-        results["runner"] = bench_runner.measure(samples, subprocess_samples, throughput_runs)
-        print(bench_runner.render(results["runner"]))
-    if "charts" not in skip:
-        heading("charts: cold render vs cached", f"bench/run_all.py --skip pages --skip runner --skip memory --skip fuzz  (charts, {repeats // 4} repeats)")
-        results["charts"] = bench_charts(max(10, repeats // 4))
-    if "memory" not in skip:
-        heading(
-            "memory and a short classroom load",
-            f"bench/load.py --students {students} --duration {duration:g}  (plus RSS sampling of the server's process tree)",
-        )
-        results["memory"] = bench_memory(students, duration)
-    if "fuzz" not in skip:
-        heading("the long fuzz", "bench/fuzz.py " + " ".join(fuzz_args))
-        results["fuzz"] = fuzz.main(fuzz_args)
+        measured = bench_runner.measure(samples, subprocess_samples, throughput_runs)
+        print(bench_runner.render(measured))
+        return measured
+
+    part("pages", "pages and instruments over HTTP", f"bench/bench_pages.py --repeats {repeats}", lambda: bench_pages.main(["--repeats", str(repeats)]))
+    part("runner", "the sandboxed runner", "bench/bench_runner.py " + " ".join(runner_args), runner_part)
+    part("charts", "charts: cold render vs cached", f"bench/run_all.py --skip pages --skip runner --skip memory --skip fuzz  (charts, {max(10, repeats // 4)} repeats)", lambda: bench_charts(max(10, repeats // 4)))
+    part(
+        "memory",
+        "memory and a short classroom load",
+        f"bench/load.py --students {students} --duration {duration:g}  (plus RSS sampling of the server's process tree)",
+        lambda: bench_memory(students, duration),
+    )
+    part("fuzz", "the long fuzz", "bench/fuzz.py " + " ".join(fuzz_args), lambda: fuzz.main(fuzz_args))
+    results["failed_parts"] = failed_parts
     heading(f"summary ({time.monotonic() - started:.0f} s)", "bench/run_all.py " + " ".join(argv if argv is not None else sys.argv[1:]))
     print(summary(results))
     return results
@@ -234,5 +245,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 if __name__ == "__main__":
     outcome = main()
-    failed = any(v.ok is False for v in outcome.get("memory", {}).get("verdicts", [])) or bool(outcome.get("fuzz", {}).get("failures"))
+    failed = (
+        any(v.ok is False for v in outcome.get("memory", {}).get("verdicts", []))
+        or bool(outcome.get("fuzz", {}).get("failures"))
+        or bool(outcome["failed_parts"])
+    )
     sys.exit(1 if failed else 0)

@@ -77,6 +77,7 @@ class Template:
         self.program: bytes | None = None  # compiled seccomp filter
         self.pid_namespace: int | None = None  # fd of our own pid namespace (full mode)
         self.runs: dict[int, _LiveRun] = {}
+        self._scratch_root: str | None = None  # unsafe mode: holds every run's temp dir
 
     # -- startup -------------------------------------------------------------
 
@@ -161,7 +162,7 @@ class Template:
         data_parent, data_child = socket.socketpair()
         status_parent, status_child = socket.socketpair()
         status_child.setblocking(False)
-        scratch = tempfile.mkdtemp(prefix="textbook-snippet-") if self.plan.mode == "unsafe" else None
+        scratch = tempfile.mkdtemp(dir=self._unsafe_scratch_root()) if self.plan.mode == "unsafe" else None
         base_vm = linux.virtual_memory_bytes()
         # Hold SIGCHLD so the reaper cannot collect the child before it is registered.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
@@ -186,6 +187,27 @@ class Template:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         data_child.close()
         return pid, pidfd, data_parent, status_parent
+
+    def _unsafe_scratch_root(self) -> str:
+        if self._scratch_root is None:
+            self._scratch_root = tempfile.mkdtemp(prefix="textbook-snippets-")
+        return self._scratch_root
+
+    def shutdown(self) -> None:
+        """End every run still alive (spares included) and remove unsafe-mode temp dirs."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        for pid in list(self.runs):
+            try:
+                os.kill(pid, signal.SIGKILL)  # not reaped yet, so the pid is still theirs
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+            live = self.runs.pop(pid)
+            live.status.close()
+            if live.scratch is not None:
+                _kill_group(pid)
+        if self._scratch_root is not None:
+            shutil.rmtree(self._scratch_root, ignore_errors=True)
 
     def reap(self, signum: int, frame: Any) -> None:
         """SIGCHLD: collect finished runs and tell the pool how each one ended."""
@@ -284,4 +306,7 @@ def main(config_json: str) -> None:
     hello = {"event": "hello", "isolation": report.to_dict()}
     ctl.send(json.dumps(hello).encode())
     if report.can_run:
-        template.serve()
+        try:
+            template.serve()
+        finally:
+            template.shutdown()

@@ -108,12 +108,14 @@ def test_unsafe_mode_runs_only_on_opt_in_and_says_so(tmp_path: Path) -> None:
     try:
         assert harness.pool.isolation.level == "unsafe"
         assert any("UNSAFE" in line for line in harness.pool.isolation.details)
-        result = harness.run("import os\nprint(os.getcwd().startswith('/tmp/textbook-snippet-'))\nos.fork()\n")
-        assert result.stdout == "True\n"
+        result = harness.run("import os\nprint(os.getcwd())\nos.fork()\n")
+        scratch = Path(result.stdout.strip())
+        assert scratch.parent.name.startswith("textbook-snippets-")  # a temp dir, not the server's cwd
         assert "PermissionError" in result.stderr  # the seccomp filter still applies
         assert harness.run("while True:\n    pass\n").status == "timeout"
     finally:
         harness.close()
+    assert not scratch.parent.exists()  # the template removed every run's temp dir
 
 
 def test_sync_helper_runs_a_batch_in_order() -> None:
