@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 from html import escape
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import Busy, TextbookError
@@ -48,10 +50,8 @@ def describe_validation(exc: RequestValidationError) -> str:
 
 def error_response(request: Request, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Response:
     if wants_json(request):
-        body: dict[str, object] = {"error": HEADINGS.get(status, "Error"), "detail": message}
-        if field:
-            body["field"] = field
-        return JSONResponse(body, status_code=status, headers=headers)
+        body = ErrorOut(error=HEADINGS.get(status, "Error"), detail=message, field=field)
+        return JSONResponse(body.model_dump(), status_code=status, headers=headers)
     if is_htmx(request):
         fragment = f'<p class="inline-error" role="alert">{escape(message)}</p>'
         return HTMLResponse(fragment, status_code=status, headers=headers)
@@ -85,3 +85,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, 500, "Something went wrong on our side; it has been logged. Please try again.")
+
+
+class ErrorOut(BaseModel):
+    """Every API error: a heading, a sentence the student or client can act on, and the field at fault."""
+
+    error: str
+    detail: str
+    field: str | None = None
+
+
+def api_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the errors an API route can answer, all in ErrorOut's shape."""
+    return {status: {"model": ErrorOut, "description": HEADINGS.get(status, "Error")} for status in statuses}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import Request
+from pydantic import AfterValidator
 
 from app.errors import BadInput, PayloadTooLarge
 
@@ -25,5 +28,20 @@ async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[s
     for key, value in form.multi_items():
         if not isinstance(value, str):
             raise BadInput("This form does not take files.")
-        fields[key] = value
+        try:
+            fields[key] = refuse_broken_text(value)
+        except ValueError as exc:
+            raise BadInput(f"{key}: {exc}", field=key) from None
     return fields
+
+
+def refuse_broken_text(value: str) -> str:
+    """JSON can carry lone surrogates ("\\ud800"), which are not text and cannot be stored or echoed."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains characters that are not valid Unicode text (a lone surrogate)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(refuse_broken_text)]

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from app.content.model import Chapter
 from app.errors import NotFound
+from app.web.errors import api_errors
 from app.web.state import AppState, app_state
 
 router = APIRouter()
@@ -70,7 +71,7 @@ def list_chapters(state: AppState = Depends(app_state)) -> list[ChapterSummary]:
     return [summarize(c) for c in state.library.chapters()]
 
 
-@router.get("/api/chapters/{slug}", response_model=ChapterOut, tags=["chapters"])
+@router.get("/api/chapters/{slug}", response_model=ChapterOut, tags=["chapters"], responses=api_errors(404, 422))
 def get_chapter(slug: str, state: AppState = Depends(app_state)) -> ChapterOut:
     """A chapter's structure: sections, exercises, snippets and instruments in reading order."""
     chapter = state.library.chapter(slug)

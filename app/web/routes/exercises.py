@@ -16,7 +16,8 @@ from app.errors import BadInput, NotFound
 from app.exercises.grading import Grade, grade_answer
 from app.exercises.progress import ExerciseState, state_after_grade
 from app.web.chapter_page import chapter_context
-from app.web.forms import read_form
+from app.web.errors import api_errors
+from app.web.forms import Text, read_form
 from app.web.htmx import is_htmx, render
 from app.web.routes.pages import find_chapter
 from app.web.state import AppState, app_state
@@ -28,7 +29,7 @@ MAX_ANSWER_CHARS = 200
 
 class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    answer: str = Field(max_length=MAX_ANSWER_CHARS, description="What the student typed, e.g. '112 GB'")
+    answer: Text = Field(max_length=MAX_ANSWER_CHARS, description="What the student typed, e.g. '112 GB'")
 
 
 class CheckResponse(BaseModel):
@@ -102,7 +103,7 @@ def reveal_solution(slug: str, exercise_id: str, request: Request, state: AppSta
     return respond(request, state, chapter, exercise, exercise_state, learner_id, False)
 
 
-@router.post("/api/exercises/{exercise_id}/check", response_model=CheckResponse, tags=["exercises"])
+@router.post("/api/exercises/{exercise_id}/check", response_model=CheckResponse, tags=["exercises"], responses=api_errors(404, 413, 422))
 def check_exercise(exercise_id: str, body: CheckRequest, request: Request, state: AppState = Depends(app_state)) -> Response:
     """Grade an answer. The worked solution is included once the answer is correct."""
     found = state.library.find_exercise(exercise_id)

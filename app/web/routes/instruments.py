@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -11,10 +11,12 @@ from pydantic import BaseModel
 from app.content.model import InstrumentRef
 from app.errors import NotFound
 from app.instruments.catalog import CATALOG
-from app.instruments.lora import count_matrix, count_model
-from app.instruments.models import count_base_params, get_model, list_models
-from app.instruments.nf4 import nf4_report
+from app.instruments.lora import DIMENSION_RANGE, RANK_RANGE, count_matrix, count_model
+from app.instruments.models import PARAMS_BILLION_RANGE, count_base_params, get_model, list_models
+from app.instruments.nf4 import BLOCK_SIZES, nf4_report
+from app.instruments.vram import BATCH_RANGE, SEQ_LEN_RANGE
 from app.web.chapter_page import chapter_context
+from app.web.errors import api_errors
 from app.web.htmx import is_htmx, render
 from app.web.instrument_views import compute_view, fields_for, state_query
 from app.web.routes.pages import find_chapter
@@ -103,17 +105,29 @@ class Nf4Out(BaseModel):
     error_int4: float
 
 
-@router.get("/api/instruments/lora/matrix", response_model=MatrixOut, tags=["instruments"])
-def api_lora_matrix(d_in: str = Query(..., description="256 to 16,384"), d_out: str = Query(..., description="256 to 16,384"), r: str = Query(..., description="1 to 256")) -> MatrixOut:
+Dimension = Annotated[int, Query(ge=DIMENSION_RANGE[0], le=DIMENSION_RANGE[1], description="256 to 16,384")]
+Rank = Annotated[int, Query(ge=RANK_RANGE[0], le=RANK_RANGE[1], description="LoRA rank, 1 to 256")]
+ModelId = Annotated[str, Query(description="a preset id, see /api/instruments/lora/models", json_schema_extra={"enum": [a.model_id for a in list_models()]})]
+Targets = Annotated[
+    str,
+    Query(
+        description="comma-separated modules (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or all-linear",
+        pattern=r"^(all-linear|(q|k|v|o|gate|up|down)_proj(,(q|k|v|o|gate|up|down)_proj)*)$",
+    ),
+]
+
+
+@router.get("/api/instruments/lora/matrix", response_model=MatrixOut, tags=["instruments"], responses=api_errors(422))
+def api_lora_matrix(d_in: Dimension, d_out: Dimension, r: Rank) -> MatrixOut:
     """EQ 6.1 for one projection: full ΔW parameters, LoRA parameters, trainable percent."""
-    count = count_matrix(d_in, d_out, r)  # type: ignore[arg-type]  # validated (and parsed) inside
+    count = count_matrix(d_in, d_out, r)
     return MatrixOut(full_params=count.full_params, lora_params=count.lora_params, trainable_percent=count.trainable_percent)
 
 
-@router.get("/api/instruments/lora/model", response_model=ModelCountOut, tags=["instruments"])
-def api_lora_model(model: str = Query(..., description="a preset id, see /api/instruments/lora/models"), r: str = Query("8"), targets: str = Query("q_proj,v_proj", description="comma list or all-linear")) -> ModelCountOut:
+@router.get("/api/instruments/lora/model", response_model=ModelCountOut, tags=["instruments"], responses=api_errors(422))
+def api_lora_model(model: ModelId, r: Rank = 8, targets: Targets = "q_proj,v_proj") -> ModelCountOut:
     """What Hugging Face PEFT's print_trainable_parameters() reports for this LoRA config."""
-    count = count_model(get_model(model), r, targets)  # type: ignore[arg-type]
+    count = count_model(get_model(model), r, targets)
     return ModelCountOut(
         trainable_params=count.trainable_params,
         base_params=count.base_params,
@@ -143,17 +157,17 @@ def api_lora_models() -> list[ModelPresetOut]:
     ]
 
 
-@router.get("/api/instruments/vram", response_model=VramOut, tags=["instruments"])
+@router.get("/api/instruments/vram", response_model=VramOut, tags=["instruments"], responses=api_errors(422))
 def api_vram(
-    model: str | None = Query(None, description="a preset id; or give params_billion"),
-    params_billion: str | None = Query(None, description="1 to 405"),
-    method: str = Query("qlora", description="full, lora or qlora"),
-    r: str = Query("16"),
-    targets: str = Query("all-linear"),
-    seq_len: str = Query("2048"),
-    batch_size: str = Query("1"),
-    gradient_checkpointing: str = Query("true"),
-    double_quant: str = Query("true"),
+    model: Annotated[str | None, Query(description="a preset id; or give params_billion", json_schema_extra={"enum": [a.model_id for a in list_models()]})] = None,
+    params_billion: Annotated[float | None, Query(ge=PARAMS_BILLION_RANGE[0], le=PARAMS_BILLION_RANGE[1], allow_inf_nan=False, description="1 to 405")] = None,
+    method: Literal["full", "lora", "qlora"] = "qlora",
+    r: Rank = 16,
+    targets: Targets = "all-linear",
+    seq_len: Annotated[int, Query(ge=SEQ_LEN_RANGE[0], le=SEQ_LEN_RANGE[1])] = 2048,
+    batch_size: Annotated[int, Query(ge=BATCH_RANGE[0], le=BATCH_RANGE[1])] = 1,
+    gradient_checkpointing: bool = True,
+    double_quant: bool = True,
 ) -> VramOut:
     """Peak memory of one fine-tuning step, its breakdown, and which cards it fits."""
     raw = {
@@ -181,10 +195,10 @@ def api_vram(
     )
 
 
-@router.get("/api/instruments/nf4", response_model=Nf4Out, tags=["instruments"])
-def api_nf4(block_size: str = Query("64", description="32, 64, 128 or 256")) -> Nf4Out:
+@router.get("/api/instruments/nf4", response_model=Nf4Out, tags=["instruments"], responses=api_errors(422))
+def api_nf4(block_size: Annotated[int, Query(description="32, 64, 128 or 256", json_schema_extra={"enum": list(BLOCK_SIZES)})] = 64) -> Nf4Out:
     """EQ 6.2's levels beside the real NF4 codebook; block-wise error against int4; bits per parameter."""
-    report = nf4_report(block_size)  # type: ignore[arg-type]
+    report = nf4_report(block_size)
     return Nf4Out(
         block_size=report.block_size,
         levels_seed=list(report.levels_seed),

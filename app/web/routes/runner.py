@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.errors import Busy, NotFound, PayloadTooLarge, TextbookError, Unavailable
-from app.runner.protocol import RunnerBusy, RunRequest, RunResult, SandboxUnavailable
+from app.errors import BadInput, Busy, NotFound, PayloadTooLarge, TextbookError, Unavailable
+from app.runner.protocol import InvalidRequest, RunnerBusy, RunnerError, RunRequest, RunResult, SandboxUnavailable
 from app.web.chapter_page import chapter_context
-from app.web.forms import read_form
+from app.web.errors import api_errors
+from app.web.forms import Text, read_form
 from app.web.htmx import is_htmx, render
 from app.web.routes.pages import find_chapter
 from app.web.state import AppState, app_state
@@ -33,7 +34,7 @@ class SnippetRun:
 
 class RunBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(description="Python source, at most 20 KB")
+    code: Text = Field(description="Python source, at most 20 KB")
 
 
 class FigureOut(BaseModel):
@@ -62,6 +63,10 @@ async def execute(state: AppState, code: str) -> RunResult:
         raise Busy(f"Every code runner is busy right now; try again in {retry} s.", retry_after_s=retry) from busy
     except SandboxUnavailable as unavailable:
         raise Unavailable(f"Running code is switched off on this server: {unavailable}") from unavailable
+    except InvalidRequest as invalid:
+        raise BadInput(str(invalid), field="code") from invalid
+    except RunnerError as stopped:  # the pool is starting up or shutting down
+        raise Unavailable(f"The code runner is not available right now ({stopped}); try again shortly.") from stopped
 
 
 @router.post("/chapters/{slug}/snippets/{snippet_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -92,7 +97,7 @@ async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppSt
     return render(request, state.templates, "chapter.html", context, status_code=status, headers=headers)
 
 
-@router.post("/api/run", response_model=RunOut, tags=["runner"], responses={413: {"description": "code over 20 KB"}, 429: {"description": "runner busy; see Retry-After"}})
+@router.post("/api/run", response_model=RunOut, tags=["runner"], responses=api_errors(413, 422, 429, 503))
 async def api_run(body: RunBody, state: AppState = Depends(app_state)) -> Response:
     """Run Python in the sandbox and return its output, figures and timing."""
     result = await execute(state, body.code)
