@@ -2,7 +2,7 @@
 negative data), then hand-picked hostile strings against the JSON API *and* the HTML
 routes the schema does not describe (HTMX fragments, no-JS form posts).
 
-    .venv/bin/python bench/fuzz.py [--examples 150] [--run-examples 40] [--max-seconds 300] [--seed 0]
+    .venv/bin/python bench/fuzz.py [--examples 300] [--run-examples 60] [--max-seconds 300] [--seed 0]
 
 Same contract as tests/web/test_schema_fuzz.py (which is the short CI run): never a
 5xx; a 2xx conforms to the schema; anything else is an expected refusal in the app's
@@ -198,8 +198,8 @@ def report(tally: Tally, elapsed: float) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--examples", type=int, default=150, help="generated cases per operation (default 150)")
-    parser.add_argument("--run-examples", type=int, default=40, help="cases for POST /api/run, which runs each in the sandbox")
+    parser.add_argument("--examples", type=int, default=300, help="generated cases per operation (default 300)")
+    parser.add_argument("--run-examples", type=int, default=60, help="cases for POST /api/run, which runs each in the sandbox")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop sending after this long")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-hostile", action="store_true", help="skip the hand-picked hostile strings")

@@ -43,7 +43,7 @@ CHAPTER = "fine-tuning"
 EXERCISES = ["full-ft-memory", "lora-adapter-params", "lora-trainable-percent", "nf4-levels-count", "qlora-70b-weights"]
 HX = {"HX-Request": "true"}
 INSTRUMENT_P99_TARGET_MS = 100.0
-# A student's "slow one": about a second of pure-Python CPU, well inside the 5 s wall limit.
+# A student's "slow one": about half a second of pure-Python CPU, well inside the 5 s wall limit.
 SLOW_SNIPPET = "total = 0\nfor i in range(4_000_000):\n    total += i * i\nprint(total)\n"
 # Plausible typed answers: right-looking, wrong, unit-less, unreadable.
 ANSWERS = ["112 GB", "1.12e11 bytes", "65.5k", "65536", "0.39%", "0.4 %", "16", "35 GB", "140 GB", "42", "about 100", "1e9", "3.5 GiB", "??"]

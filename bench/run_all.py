@@ -1,8 +1,9 @@
 """Every benchmark in one command, ending in one table of medians and ratios.
 
-    .venv/bin/python bench/run_all.py            # everything (about 5 minutes on 2 cores)
+    .venv/bin/python bench/run_all.py            # everything (about 1.5 minutes on 2 idle cores)
     .venv/bin/python bench/run_all.py --quick    # fewer repeats, a tiny load, no long fuzz
     .venv/bin/python bench/run_all.py --skip fuzz --skip runner
+    .venv/bin/python bench/run_all.py --only charts
     ./dev bench [same flags]
 
 Parts: pages (chapter page vs the same bytes as a static file; instruments vs the
@@ -197,15 +198,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats, a 30-student 8 s load, no long fuzz")
     parser.add_argument("--skip", action="append", choices=PARTS, default=[], help="leave a part out (repeatable)")
+    parser.add_argument("--only", action="append", choices=PARTS, default=[], help="run only this part (repeatable)")
     parser.add_argument("--students", type=int, help="students in the memory/load part (default 100; quick 30)")
     parser.add_argument("--duration", type=float, help="seconds of that load (default 20; quick 8)")
     args = parser.parse_args(argv)
-    skip = set(args.skip) | ({"fuzz"} if args.quick else set())
+    skip = set(args.skip) | ({"fuzz"} if args.quick else set()) | (set(PARTS) - set(args.only) if args.only else set())
     repeats = 50 if args.quick else 200
     students = args.students or (30 if args.quick else 100)
     duration = args.duration or (8.0 if args.quick else 20.0)
     runner_args = ["--samples", "15", "--subprocess-samples", "5", "--throughput-runs", "16"] if args.quick else ["--samples", "40", "--subprocess-samples", "15", "--throughput-runs", "64"]
-    fuzz_args = ["--examples", "150", "--run-examples", "40"]
+    fuzz_args = ["--examples", "300", "--run-examples", "60"]
     started = time.monotonic()
     print(f"{datetime.datetime.now().isoformat(timespec='seconds')}  {platform.platform()}  Python {platform.python_version()}  {os.cpu_count()} CPUs")
     results: dict[str, Any] = {}
@@ -229,11 +231,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     part("pages", "pages and instruments over HTTP", f"bench/bench_pages.py --repeats {repeats}", lambda: bench_pages.main(["--repeats", str(repeats)]))
     part("runner", "the sandboxed runner", "bench/bench_runner.py " + " ".join(runner_args), runner_part)
-    part("charts", "charts: cold render vs cached", f"bench/run_all.py --skip pages --skip runner --skip memory --skip fuzz  (charts, {max(10, repeats // 4)} repeats)", lambda: bench_charts(max(10, repeats // 4)))
+    part("charts", "charts: cold render vs cached", "bench/run_all.py --only charts" + (" --quick" if args.quick else ""), lambda: bench_charts(max(10, repeats // 4)))
     part(
         "memory",
         "memory and a short classroom load",
-        f"bench/load.py --students {students} --duration {duration:g}  (plus RSS sampling of the server's process tree)",
+        f"bench/run_all.py --only memory --students {students} --duration {duration:g}  (= bench/load.py with these flags, plus RSS sampling)",
         lambda: bench_memory(students, duration),
     )
     part("fuzz", "the long fuzz", "bench/fuzz.py " + " ".join(fuzz_args), lambda: fuzz.main(fuzz_args))
