@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import AsyncIterator
@@ -15,10 +16,12 @@ from app.config import Settings
 from app.content.loader import ChapterLibrary
 from app.content.markdown import build_markdown
 from app.instruments.catalog import INSTRUMENT_CATALOG
+from app.instruments.chart_renderer import ChartRenderer
 from app.runner.pool import RunnerPool
 from app.runner.protocol import RunnerLimits
 from app.storage import ProgressStore
 from app.web.errors import install_error_handlers
+from app.web.instrument_views import initial_view
 from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.learner import LearnerCookie
 from app.web.routes import api, exercises, instruments, pages, runner
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue_size=settings.runner_queue,
         allow_unsafe=settings.runner_allow_unsafe,
     )
+    charts = ChartRenderer()
     state = AppState(
         settings=settings,
         library=library,
@@ -55,19 +59,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store=store,
         learners=LearnerCookie(settings.resolved_secret_key(), settings.cookie_secure),
         runner=pool,
+        charts=charts,
         version=__version__,
         extra={},
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        charts.start()
         await pool.start()
         log.info("runner isolation: %s", pool.isolation.to_dict())
-        library.chapters()  # render and cache every chapter before the first request
+        # Render every chapter and its instruments' first charts before the first request,
+        # so a class opening the chapter at once finds them ready.
+        for chapter in library.chapters():
+            for instrument in chapter.instruments:
+                await asyncio.to_thread(initial_view, instrument, charts)
         try:
             yield
         finally:
             await pool.close()
+            charts.close()
             store.close()
 
     app = FastAPI(

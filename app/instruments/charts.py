@@ -14,6 +14,7 @@ it draws; ``cached=False`` renders afresh, which is what a benchmark compares.
 from __future__ import annotations
 
 import math
+from typing import Any
 from collections.abc import Mapping
 from functools import lru_cache
 from statistics import NormalDist
@@ -30,7 +31,18 @@ from app.instruments.nf4 import NF4_OFFSET, SEED_DELTA, Nf4Report
 from app.instruments.svg import INK, figure_to_svg
 from app.instruments.vram import CARDS, METHOD_LABELS, METHODS, VramEstimate
 
-__all__ = ["chart_cache_info", "clear_chart_cache", "lora_chart", "nf4_chart", "vram_chart"]
+__all__ = [
+    "ChartKey",
+    "chart_cache_info",
+    "clear_chart_cache",
+    "lora_chart",
+    "lora_chart_key",
+    "nf4_chart",
+    "nf4_chart_key",
+    "render_chart",
+    "vram_chart",
+    "vram_chart_key",
+]
 
 WIDTH_IN = 7.0
 FONT_SIZE = 10
@@ -235,6 +247,32 @@ def lora_chart(d_in: int, d_out: int, r: int, *, cached: bool = True) -> str:
     checked = count_matrix(d_in, d_out, r)  # validates before anything is cached
     key = (checked.d_in, checked.d_out, checked.r)
     return _render_lora_cached(key) if cached else _render_lora(key)
+
+
+# ---- keys, for rendering elsewhere (a separate process, see chart_renderer) ----
+
+# (kind, the values the chart draws): small, hashable and picklable.
+ChartKey = tuple[str, tuple[Any, ...]]
+
+
+def vram_chart_key(estimates: Mapping[str, VramEstimate], *, highlight: str | None = None) -> ChartKey:
+    return ("vram", _vram_key(estimates, highlight))
+
+
+def nf4_chart_key(report: Nf4Report) -> ChartKey:
+    return ("nf4", (tuple(report.levels_seed), tuple(report.levels_nf4)))
+
+
+def lora_chart_key(d_in: int, d_out: int, r: int) -> ChartKey:
+    checked = count_matrix(d_in, d_out, r)
+    return ("lora", (checked.d_in, checked.d_out, checked.r))
+
+
+def render_chart(chart: ChartKey) -> str:
+    """Render a chart from its key, uncached: what the renderer process runs."""
+    kind, key = chart
+    renderers = {"vram": _render_vram, "nf4": _render_nf4, "lora": _render_lora}
+    return renderers[kind](key)  # type: ignore[operator]
 
 
 # ---- cache control --------------------------------------------------------

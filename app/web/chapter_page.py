@@ -33,7 +33,7 @@ def chapter_context(
 ) -> dict[str, Any]:
     records = state.store.records(learner_id, [e.id for e in chapter.exercises]) if learner_id else {}
     previous_chapter, next_chapter = state.library.neighbours(chapter)
-    views = {i.id: initial_view(i) for i in chapter.instruments}
+    views = {i.id: initial_view(i, state.charts) for i in chapter.instruments if i.id not in (instrument_views or {})}
     views.update(instrument_views or {})
     return {
         "chapter": chapter,
@@ -44,6 +44,7 @@ def chapter_context(
         "progress": chapter_progress(chapter, records) if learner_id else None,
         "snippet_runs": snippet_runs or {},
         "instrument_views": views,
+        "chart_url": None,  # whole pages carry their charts inline
         "runner_status": state.runner.isolation,
         "limits": state.runner.limits,
     }

@@ -70,7 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InstrumentInputError)
     async def _instrument(request: Request, exc: InstrumentInputError) -> Response:
-        return error_response(request, 422, exc.message if exc.message[:1].isupper() else f"{exc.field} {exc.message}", exc.field)
+        return error_response(request, 422, f"{exc.field}: {exc.message}", exc.field)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

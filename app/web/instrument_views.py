@@ -13,7 +13,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from app.content.model import InstrumentRef
 from app.instruments.catalog import CATALOG, LoraCounterResult, Params, VramFitResult, targets_text
-from app.instruments.charts import lora_chart, nf4_chart, vram_chart
+from app.instruments.chart_renderer import ChartRenderer
+from app.instruments.charts import ChartKey, lora_chart_key, nf4_chart_key, vram_chart_key
 from app.instruments.errors import InstrumentInputError
 from app.instruments.nf4 import Nf4Report
 
@@ -26,35 +27,41 @@ class InstrumentView:
     params: Params
     result: Any | None
     error: InstrumentInputError | None
-    chart_svg: str | None
+    chart_key: ChartKey | None = None
+    chart_svg: str | None = None  # None with a chart_key: not drawn yet, the page fetches it
 
     @property
     def status_code(self) -> int:
         return 422 if self.error else 200
 
 
-def chart_for(result: Any) -> str | None:
+def chart_key_for(result: Any) -> ChartKey | None:
     if isinstance(result, VramFitResult):
-        return vram_chart(result.by_method, highlight=result.chosen.method)
+        return vram_chart_key(result.by_method, highlight=result.chosen.method)
     if isinstance(result, Nf4Report):
-        return nf4_chart(result)
+        return nf4_chart_key(result)
     if isinstance(result, LoraCounterResult):
-        return lora_chart(result.matrix.d_in, result.matrix.d_out, result.matrix.r)
+        return lora_chart_key(result.matrix.d_in, result.matrix.d_out, result.matrix.r)
     return None
 
 
-def compute_view(ref: InstrumentRef, raw: Mapping[str, Any]) -> InstrumentView:
+def compute_view(ref: InstrumentRef, raw: Mapping[str, Any], charts: ChartRenderer, *, wait_for_chart: bool) -> InstrumentView:
+    """Settings -> results; the chart inline when drawn (or waited for), else left to fetch."""
     spec = CATALOG[ref.name]
     shown = {**spec.defaults, **ref.params, **raw}
     try:
         params, result = spec.run({**ref.params, **raw})
     except InstrumentInputError as error:
-        return InstrumentView(ref=ref, params=shown, result=None, error=error, chart_svg=None)
-    return InstrumentView(ref=ref, params=params, result=result, error=None, chart_svg=chart_for(result))
+        return InstrumentView(ref=ref, params=shown, result=None, error=error)
+    key = chart_key_for(result)
+    svg = None
+    if key is not None:
+        svg = charts.render_sync(key) if wait_for_chart else charts.cached(key)
+    return InstrumentView(ref=ref, params=params, result=result, error=None, chart_key=key, chart_svg=svg)
 
 
-def initial_view(ref: InstrumentRef) -> InstrumentView:
-    return compute_view(ref, {})
+def initial_view(ref: InstrumentRef, charts: ChartRenderer) -> InstrumentView:
+    return compute_view(ref, {}, charts, wait_for_chart=True)
 
 
 def fields_for(ref: InstrumentRef, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -73,10 +80,10 @@ def fields_for(ref: InstrumentRef, pairs: Iterable[tuple[str, str]]) -> dict[str
     return fields
 
 
-def view_from_pairs(ref: InstrumentRef, pairs: Iterable[tuple[str, str]]) -> InstrumentView | None:
-    """The view for submitted fields, or None when none of them are this instrument's."""
+def view_from_pairs(ref: InstrumentRef, pairs: Iterable[tuple[str, str]], charts: ChartRenderer) -> InstrumentView | None:
+    """The whole-page view for submitted fields, or None when none of them are this instrument's."""
     fields = fields_for(ref, pairs)
-    return compute_view(ref, fields) if fields else None
+    return compute_view(ref, fields, charts, wait_for_chart=True) if fields else None
 
 
 def state_query(ref: InstrumentRef, params: Params, current_url: str | None) -> str:

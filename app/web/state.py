@@ -10,6 +10,7 @@ from jinja2 import Environment
 
 from app.config import Settings
 from app.content.loader import ChapterLibrary
+from app.instruments.chart_renderer import ChartRenderer
 from app.web.learner import LearnerCookie
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class AppState:
     store: ProgressStore
     learners: LearnerCookie
     runner: RunnerPool
+    charts: ChartRenderer
     version: str
     extra: dict[str, Any]
 

@@ -19,7 +19,7 @@ def press_and_wait(page: Page, control: Locator, key: str, instrument_id: str) -
     with page.expect_response(lambda r: f"/instruments/{instrument_id}?" in r.url, timeout=SWAP_TIMEOUT_MS) as response:
         page.keyboard.press(key)
     response.value.finished()
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .chart-pending')")  # the chart follows the numbers
 
 
 def query_of(url: str) -> dict[str, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -9,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from app.content.model import InstrumentRef
-from app.errors import NotFound
+from app.errors import BadInput, NotFound
 from app.instruments.catalog import CATALOG
 from app.instruments.lora import DIMENSION_RANGE, RANK_RANGE, count_matrix, count_model
 from app.instruments.models import PARAMS_BILLION_RANGE, count_base_params, get_model, list_models
@@ -37,15 +38,36 @@ def instrument_results(slug: str, instrument_id: str, request: Request, state: A
     """HTMX: the results of one instrument, and the chapter URL that reopens this state."""
     chapter = find_chapter(state, slug)
     instrument = find_instrument(chapter, instrument_id)
-    view = compute_view(instrument, fields_for(instrument, request.query_params.multi_items()))
+    fields = fields_for(instrument, request.query_params.multi_items())
     if not is_htmx(request):
+        view = compute_view(instrument, fields, state.charts, wait_for_chart=True)
         context = chapter_context(state, request, chapter, state.learners.read(request), instrument_views={instrument.id: view})
         return render(request, state.templates, "chapter.html", context, status_code=view.status_code)
-    context = {"chapter": chapter, "instrument": instrument, "view": view}
+    # The numbers now; a chart not drawn yet is fetched by the fragment itself (see chart below).
+    view = compute_view(instrument, fields, state.charts, wait_for_chart=False)
+    chart_url = None
+    if view.error is None:
+        chart_url = f"/chapters/{chapter.slug}/instruments/{instrument.id}/chart?{state_query(instrument, view.params, None)}"
+    context = {"chapter": chapter, "instrument": instrument, "view": view, "chart_url": chart_url}
     response = render(request, state.templates, "_instrument_results.html", context, status_code=view.status_code)
     if view.error is None:
         query = state_query(instrument, view.params, request.headers.get("HX-Current-URL"))
         response.headers["HX-Push-Url"] = f"/chapters/{chapter.slug}?{query}"
+    return response
+
+
+@router.get("/chapters/{slug}/instruments/{instrument_id}/chart", response_class=HTMLResponse, include_in_schema=False)
+async def instrument_chart(slug: str, instrument_id: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
+    """The chart of one instrument state, drawn in the renderer process without stalling the server."""
+    chapter = find_chapter(state, slug)
+    instrument = find_instrument(chapter, instrument_id)
+    view = compute_view(instrument, fields_for(instrument, request.query_params.multi_items()), state.charts, wait_for_chart=False)
+    if view.error is not None:
+        raise BadInput(view.error.message, field=view.error.field)
+    svg = view.chart_svg or (await state.charts.render(view.chart_key) if view.chart_key else None)
+    context = {"instrument": instrument, "view": replace(view, chart_svg=svg), "chart_url": None}
+    response = render(request, state.templates, "_instrument_chart.html", context)
+    response.headers["Cache-Control"] = "public, max-age=3600"  # a state's chart never changes
     return response
 
 

@@ -44,7 +44,7 @@ def chapter_page(slug: str, request: Request, state: AppState = Depends(app_stat
     learner = state.learners.read(request)
     # A shared link (or a no-JS instrument form) carries instrument settings in the query.
     pairs = request.query_params.multi_items()
-    views = {i.id: view for i in chapter.instruments if (view := view_from_pairs(i, pairs)) is not None}
+    views = {i.id: view for i in chapter.instruments if (view := view_from_pairs(i, pairs, state.charts)) is not None}
     status = 422 if any(v.error for v in views.values()) else 200
     context = chapter_context(state, request, chapter, learner, instrument_views=views)
     return render(request, state.templates, "chapter.html", context, status_code=status)

@@ -1,0 +1,110 @@
+"""ChartRenderer: charts drawn in a process of their own, once per state, remembered.
+
+matplotlib's SVG backend is pure Python: rendering in the server process would
+hold the GIL for 50-120 ms a chart and stall every other request. Here a
+separate process draws; the server keeps a bounded LRU of finished SVGs, and
+concurrent requests for the same chart share one render (no stampede when a
+class opens the chapter at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from app.instruments.charts import ChartKey, render_chart
+
+log = logging.getLogger(__name__)
+
+RENDER_TIMEOUT_S = 30.0
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Renderer-process initializer: never outlive the server, even one killed with SIGKILL."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the executor's own shutdown still applies
+        return
+    if os.getppid() != parent_pid:  # the parent died before the prctl took effect
+        os._exit(0)
+
+
+class ChartRenderer:
+    def __init__(self, maxsize: int = 1024, processes: int = 1) -> None:
+        self._maxsize = maxsize
+        self._processes = processes
+        self._done: OrderedDict[ChartKey, str] = OrderedDict()
+        self._inflight: dict[ChartKey, Future[str]] = {}
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        # spawn, not fork: the server has threads, and a forked copy of them is unsafe.
+        context = multiprocessing.get_context("spawn")
+        self._executor = ProcessPoolExecutor(
+            self._processes, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+        )
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def cached(self, chart: ChartKey) -> str | None:
+        with self._lock:
+            svg = self._done.get(chart)
+            if svg is not None:
+                self._done.move_to_end(chart)
+            return svg
+
+    def _future(self, chart: ChartKey) -> Future[str]:
+        """The one render of this chart, started if nobody has started it yet."""
+        with self._lock:
+            svg = self._done.get(chart)
+            if svg is not None:
+                done: Future[str] = Future()
+                done.set_result(svg)
+                return done
+            future = self._inflight.get(chart)
+            if future is None:
+                if self._executor is None:
+                    raise RuntimeError("the chart renderer is not started")
+                future = self._executor.submit(render_chart, chart)
+                self._inflight[chart] = future
+                future.add_done_callback(lambda f, key=chart: self._finish(key, f))
+            return future
+
+    def _finish(self, chart: ChartKey, future: Future[str]) -> None:
+        with self._lock:
+            self._inflight.pop(chart, None)
+            if future.cancelled() or future.exception() is not None:
+                return
+            self._done[chart] = future.result()
+            self._done.move_to_end(chart)
+            while len(self._done) > self._maxsize:
+                self._done.popitem(last=False)
+
+    def render_sync(self, chart: ChartKey) -> str | None:
+        """Wait for the chart (for whole pages); None if it cannot be drawn."""
+        try:
+            return self._future(chart).result(timeout=RENDER_TIMEOUT_S)
+        except Exception:
+            log.exception("chart %s could not be rendered", chart[0])
+            return None
+
+    async def render(self, chart: ChartKey) -> str | None:
+        """Await the chart without blocking the event loop; None if it cannot be drawn."""
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(self._future(chart)), RENDER_TIMEOUT_S)
+        except Exception:
+            log.exception("chart %s could not be rendered", chart[0])
+            return None
