@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
+import re
 import collections
 import os
 import random
@@ -58,6 +60,7 @@ ACTIONS = {
 }
 SLOW_RUN_SHARE = 0.08
 INSTRUMENT_KINDS = ("fragment", "instrument-json")
+CHART_PENDING = re.compile(r'class="chart chart-pending"[^>]*hx-get="([^"]+)"')
 
 
 @dataclass
@@ -160,7 +163,10 @@ async def act(student: Student, chapter: Chapter, rec: Recorder) -> None:
     elif action == "fragment":
         instrument, state = move_a_slider(student, chapter)
         params = {f"{instrument}.{key}": value for key, value in state.items()}
-        await timed(rec, "fragment", client.get(f"/chapters/{CHAPTER}/instruments/{instrument}", params=params, headers=HX))
+        response = await timed(rec, "fragment", client.get(f"/chapters/{CHAPTER}/instruments/{instrument}", params=params, headers=HX))
+        pending = CHART_PENDING.search(response.text) if response is not None else None
+        if pending:  # as the browser does: the numbers first, then the chart they are waiting for
+            await timed(rec, "chart", client.get(html.unescape(pending.group(1)), headers=HX))
     elif action == "instrument-json":
         instrument, state = move_a_slider(student, chapter)
         if instrument == "lora-counter":
