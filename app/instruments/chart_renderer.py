@@ -44,6 +44,7 @@ class ChartRenderer:
         self._processes = processes
         self._done: OrderedDict[ChartKey, str] = OrderedDict()
         self._inflight: dict[ChartKey, Future[str]] = {}
+        self._waiters: dict[ChartKey, int] = {}  # async callers still interested in an in-flight render
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
 
@@ -95,16 +96,42 @@ class ChartRenderer:
 
     def render_sync(self, chart: ChartKey) -> str | None:
         """Wait for the chart (for whole pages); None if it cannot be drawn."""
+        future = self._future(chart)
+        with self._lock:
+            self._waiters[chart] = self._waiters.get(chart, 0) + 1
         try:
-            return self._future(chart).result(timeout=RENDER_TIMEOUT_S)
+            return future.result(timeout=RENDER_TIMEOUT_S)
         except Exception:
             log.exception("chart %s could not be rendered", chart[0])
             return None
+        finally:
+            with self._lock:
+                left = self._waiters.pop(chart, 1) - 1
+                if left > 0:
+                    self._waiters[chart] = left
 
     async def render(self, chart: ChartKey) -> str | None:
-        """Await the chart without blocking the event loop; None if it cannot be drawn."""
+        """Await the chart without blocking the event loop; None if it cannot be drawn.
+
+        Cancelling the await (the student moved on) withdraws this caller; a render
+        that nobody waits for any more and that has not started is dropped.
+        """
+        future = self._future(chart)
+        with self._lock:
+            self._waiters[chart] = self._waiters.get(chart, 0) + 1
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(self._future(chart)), RENDER_TIMEOUT_S)
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), RENDER_TIMEOUT_S)
+        except asyncio.CancelledError:
+            raise
         except Exception:
             log.exception("chart %s could not be rendered", chart[0])
             return None
+        finally:
+            with self._lock:
+                left = self._waiters.pop(chart, 1) - 1
+                if left > 0:
+                    self._waiters[chart] = left
+            if left <= 0 and not future.done():
+                # Outside the lock: cancel() runs _finish, which takes it. Only a render
+                # still queued is dropped; one already drawing finishes and is kept.
+                future.cancel()

@@ -99,4 +99,13 @@
   document.addEventListener("input", onPairedInput, true);
   document.addEventListener("DOMContentLoaded", function () { setUpAll(document); });
   document.addEventListener("htmx:load", function (event) { setUpAll(event.target); });
+
+  // A chart still being fetched when its results are replaced (the slider moved on) is
+  // abandoned: aborting lets the server drop the render if it has not started.
+  document.addEventListener("htmx:beforeCleanupElement", function (event) {
+    var element = event.target;
+    if (element.classList && element.classList.contains("chart-pending") && window.htmx) {
+      window.htmx.trigger(element, "htmx:abort");
+    }
+  });
 })();

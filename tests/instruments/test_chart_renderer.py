@@ -31,12 +31,28 @@ def test_concurrent_requests_share_one_render(renderer: ChartRenderer) -> None:
     async def many() -> list[str | None]:
         tasks = [asyncio.ensure_future(renderer.render(key)) for _ in range(6)]
         await asyncio.sleep(0)  # every task has asked for the chart
-        assert len(renderer._inflight) == 1  # noqa: SLF001 - the single flight is the point
+        assert renderer._waiters == {key: 6}  # noqa: SLF001 - six callers, one render between them
+        assert list(renderer._inflight) == [key]  # noqa: SLF001
         return await asyncio.gather(*tasks)
 
     results = asyncio.run(many())
     assert len(set(results)) == 1 and results[0] and results[0].startswith("<svg")
-    assert renderer._inflight == {}  # noqa: SLF001
+    assert renderer._waiters == {}  # noqa: SLF001
+
+
+def test_a_render_nobody_waits_for_is_dropped_before_it_starts(renderer: ChartRenderer) -> None:
+    keys = [lora_chart_key(512, 512, r) for r in (5, 6, 7, 8)]
+
+    async def abandon() -> None:
+        tasks = [asyncio.ensure_future(renderer.render(key)) for key in keys]
+        await asyncio.sleep(0)
+        for task in tasks[1:]:  # the first is already drawing; the rest wait in the queue
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(abandon())
+    assert renderer.cached(keys[0]) is not None
+    assert renderer.cached(keys[-1]) is None
 
 
 def test_keeps_only_the_most_recent_charts(renderer: ChartRenderer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
@@ -56,6 +58,18 @@ def instrument_results(slug: str, instrument_id: str, request: Request, state: A
     return response
 
 
+async def render_unless_abandoned(request: Request, rendering: Coroutine[Any, Any, str | None]) -> str | None:
+    """Await a chart, giving up (and withdrawing from its render) if the client goes away."""
+    task = asyncio.ensure_future(rendering)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=0.25)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            task.cancel()
+            return None
+
+
 @router.get("/chapters/{slug}/instruments/{instrument_id}/chart", response_class=HTMLResponse, include_in_schema=False)
 async def instrument_chart(slug: str, instrument_id: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
     """The chart of one instrument state, drawn in the renderer process without stalling the server."""
@@ -64,7 +78,11 @@ async def instrument_chart(slug: str, instrument_id: str, request: Request, stat
     view = compute_view(instrument, fields_for(instrument, request.query_params.multi_items()), state.charts, wait_for_chart=False)
     if view.error is not None:
         raise BadInput(view.error.message, field=view.error.field)
-    svg = view.chart_svg or (await state.charts.render(view.chart_key) if view.chart_key else None)
+    svg = view.chart_svg
+    if svg is None and view.chart_key is not None:
+        svg = await render_unless_abandoned(request, state.charts.render(view.chart_key))
+        if svg is None and await request.is_disconnected():
+            return HTMLResponse("", status_code=204)  # the student moved on; nobody reads this
     context = {"instrument": instrument, "view": replace(view, chart_svg=svg), "chart_url": None}
     response = render(request, state.templates, "_instrument_chart.html", context)
     response.headers["Cache-Control"] = "public, max-age=3600"  # a state's chart never changes
