@@ -45,7 +45,8 @@ class ChartRenderer:
         self._done: OrderedDict[ChartKey, str] = OrderedDict()
         self._inflight: dict[ChartKey, Future[str]] = {}
         self._waiters: dict[ChartKey, int] = {}  # async callers still interested in an in-flight render
-        self._lock = threading.Lock()
+        # Re-entrant: a future that is already done runs _finish inside add_done_callback.
+        self._lock = threading.RLock()
         self._executor: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
