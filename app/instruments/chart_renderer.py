@@ -25,10 +25,12 @@ log = logging.getLogger(__name__)
 
 RENDER_TIMEOUT_S = 30.0
 PR_SET_PDEATHSIG = 1
+RENDERER_NICENESS = 10  # a late chart is fine; a late page, answer or 429 is not
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Renderer-process initializer: never outlive the server, even one killed with SIGKILL."""
+def prepare_renderer_process(parent_pid: int) -> None:
+    """Renderer-process initializer: lower priority, and never outlive the server (even after SIGKILL)."""
+    os.nice(RENDERER_NICENESS)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -53,7 +55,7 @@ class ChartRenderer:
         # spawn, not fork: the server has threads, and a forked copy of them is unsafe.
         context = multiprocessing.get_context("spawn")
         self._executor = ProcessPoolExecutor(
-            self._processes, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+            self._processes, mp_context=context, initializer=prepare_renderer_process, initargs=(os.getpid(),)
         )
 
     def close(self) -> None:

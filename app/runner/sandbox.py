@@ -35,6 +35,7 @@ FALLBACK_SCRATCH = "/scratch"  # when the runtime itself lives under /tmp, which
 STAGE_ROOT = "/tmp"  # in the template's mount namespace only: a tmpfs covers the host's /tmp
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _SYSTEM_LIB_DIRS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib")
+SNIPPET_NICENESS = 5  # snippets yield the CPU to the web server: a class's runs must not stall page views
 _VM_SLACK = 32 << 20
 _EMPTY_FLAGS = linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC  # setup code in the child maps a little more than the template had
 
@@ -212,6 +213,7 @@ def enter(plan: Plan, keep_fd: int, seccomp_program: bytes, base_vm: int) -> Non
     _keep_only_fd(keep_fd)
     os.chdir(scratch)
     _reset_environment(scratch)
+    os.nice(SNIPPET_NICENESS)
     # Counted per user namespace: this process and the snippet's threads.
     apply_rlimits(plan.limits, base_vm, max_tasks=1 + plan.limits.max_threads)
     linux.drop_all_capabilities()
@@ -225,6 +227,7 @@ def enter_unsafe(plan: Plan, keep_fd: int, seccomp_program: bytes | None, base_v
     _keep_only_fd(keep_fd)
     os.chdir(scratch)
     _reset_environment(scratch)
+    os.nice(SNIPPET_NICENESS)
     # RLIMIT_NPROC would count every process of the server's user here; leave it alone.
     apply_rlimits(plan.limits, base_vm, max_tasks=None)
     if seccomp_program is not None:
