@@ -60,7 +60,7 @@ class ChartRenderer:
 
     def close(self) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
     def cached(self, chart: ChartKey) -> str | None:
