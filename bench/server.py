@@ -23,8 +23,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data_dir: Path, **env: str) -> Iterator[str]:
-    """Yield the base URL of a real `textbook serve` process; stop it afterwards."""
+def server_process(data_dir: Path, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Yield a real `textbook serve` process (in a session of its own) and its base URL; stop it afterwards."""
     port = free_port()
     environment = {
         **os.environ,
@@ -33,7 +33,7 @@ def running_server(data_dir: Path, **env: str) -> Iterator[str]:
         "TEXTBOOK_LOG_LEVEL": "warning",
         **env,
     }
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=environment)
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=environment, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -45,11 +45,20 @@ def running_server(data_dir: Path, **env: str) -> Iterator[str]:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")
-            time.sleep(0.2)
-        yield base
+            time.sleep(0.1)
+        yield process, base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def running_server(data_dir: Path, **env: str) -> Iterator[str]:
+    """Yield the base URL of a real `textbook serve` process; stop it afterwards."""
+    with server_process(data_dir, **env) as (_, base):
+        yield base

@@ -97,21 +97,31 @@ class ChartRenderer:
             while len(self._done) > self._maxsize:
                 self._done.popitem(last=False)
 
-    def render_sync(self, chart: ChartKey) -> str | None:
-        """Wait for the chart (for whole pages); None if it cannot be drawn."""
+    def _join(self, chart: ChartKey) -> Future[str]:
+        """The chart's one render, with this caller counted among those waiting for it."""
         future = self._future(chart)
         with self._lock:
             self._waiters[chart] = self._waiters.get(chart, 0) + 1
+        return future
+
+    def _leave(self, chart: ChartKey) -> bool:
+        """Stop waiting; True when nobody waits for this chart any more."""
+        with self._lock:
+            left = self._waiters.pop(chart, 1) - 1
+            if left > 0:
+                self._waiters[chart] = left
+            return left <= 0
+
+    def render_sync(self, chart: ChartKey) -> str | None:
+        """Wait for the chart (for whole pages); None if it cannot be drawn."""
+        future = self._join(chart)
         try:
             return future.result(timeout=RENDER_TIMEOUT_S)
         except Exception:
             log.exception("chart %s could not be rendered", chart[0])
             return None
         finally:
-            with self._lock:
-                left = self._waiters.pop(chart, 1) - 1
-                if left > 0:
-                    self._waiters[chart] = left
+            self._leave(chart)
 
     async def render(self, chart: ChartKey) -> str | None:
         """Await the chart without blocking the event loop; None if it cannot be drawn.
@@ -119,9 +129,7 @@ class ChartRenderer:
         Cancelling the await (the student moved on) withdraws this caller; a render
         that nobody waits for any more and that has not started is dropped.
         """
-        future = self._future(chart)
-        with self._lock:
-            self._waiters[chart] = self._waiters.get(chart, 0) + 1
+        future = self._join(chart)
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), RENDER_TIMEOUT_S)
         except asyncio.CancelledError:
@@ -130,11 +138,6 @@ class ChartRenderer:
             log.exception("chart %s could not be rendered", chart[0])
             return None
         finally:
-            with self._lock:
-                left = self._waiters.pop(chart, 1) - 1
-                if left > 0:
-                    self._waiters[chart] = left
-            if left <= 0 and not future.done():
-                # Outside the lock: cancel() runs _finish, which takes it. Only a render
-                # still queued is dropped; one already drawing finishes and is kept.
+            if self._leave(chart) and not future.done():
+                # Only a render still queued is dropped; one already drawing finishes and is kept.
                 future.cancel()

@@ -13,17 +13,15 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bench.server import ROOT, free_port
+from bench.server import server_process
 from tests.html_tree import parse_html
 
 SECRET = "crash-safety-secret"
@@ -73,38 +71,8 @@ def still_running(tree: dict[int, str]) -> list[int]:
     return alive
 
 
-@contextmanager
-def server(data_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "TEXTBOOK_PORT": str(port),
-        "TEXTBOOK_DATA_DIR": str(data_dir),
-        "TEXTBOOK_SECRET_KEY": SECRET,
-        "TEXTBOOK_LOG_LEVEL": "warning",
-        "TEXTBOOK_RUNNER_WORKERS": "1",
-    }
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
-        yield process, base
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def server(data_dir: Path) -> AbstractContextManager[tuple[subprocess.Popen[bytes], str]]:
+    return server_process(data_dir, TEXTBOOK_SECRET_KEY=SECRET, TEXTBOOK_RUNNER_WORKERS="1")
 
 
 @dataclass

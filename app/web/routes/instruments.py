@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from app.content.model import InstrumentRef
 from app.errors import BadInput, NotFound
@@ -93,12 +93,14 @@ async def instrument_chart(slug: str, instrument_id: str, request: Request, stat
 
 
 class MatrixOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     full_params: int
     lora_params: int
     trainable_percent: float
 
 
 class ModelCountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     trainable_params: int
     base_params: int
     all_params: int
@@ -120,6 +122,7 @@ class ModelPresetOut(BaseModel):
 
 
 class CardFitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     card: str
     memory_gb: float
     fits: bool
@@ -136,6 +139,7 @@ class VramOut(BaseModel):
 
 
 class Nf4Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     block_size: int
     levels_seed: list[float]
     levels_nf4: list[float]
@@ -160,22 +164,13 @@ Targets = Annotated[
 @router.get("/api/instruments/lora/matrix", response_model=MatrixOut, tags=["instruments"], responses=api_errors(422))
 def api_lora_matrix(d_in: Dimension, d_out: Dimension, r: Rank) -> MatrixOut:
     """EQ 6.1 for one projection: full ΔW parameters, LoRA parameters, trainable percent."""
-    count = count_matrix(d_in, d_out, r)
-    return MatrixOut(full_params=count.full_params, lora_params=count.lora_params, trainable_percent=count.trainable_percent)
+    return MatrixOut.model_validate(count_matrix(d_in, d_out, r))
 
 
 @router.get("/api/instruments/lora/model", response_model=ModelCountOut, tags=["instruments"], responses=api_errors(422))
 def api_lora_model(model: ModelId, r: Rank = 8, targets: Targets = "q_proj,v_proj") -> ModelCountOut:
     """What Hugging Face PEFT's print_trainable_parameters() reports for this LoRA config."""
-    count = count_model(get_model(model), r, targets)
-    return ModelCountOut(
-        trainable_params=count.trainable_params,
-        base_params=count.base_params,
-        all_params=count.all_params,
-        trainable_percent=count.trainable_percent,
-        adapter_bytes_bf16=count.adapter_bytes_bf16,
-        adapter_bytes_fp32=count.adapter_bytes_fp32,
-    )
+    return ModelCountOut.model_validate(count_model(get_model(model), r, targets))
 
 
 @router.get("/api/instruments/lora/models", response_model=list[ModelPresetOut], tags=["instruments"])
@@ -230,7 +225,7 @@ def api_vram(
         total_gb=e.total_gb,
         total_gib=e.total_gib,
         parts=e.parts,
-        fits=[CardFitOut(card=f.card, memory_gb=f.memory_gb, fits=f.fits) for f in e.fits],
+        fits=[CardFitOut.model_validate(f) for f in e.fits],
         assumptions=e.assumptions,
     )
 
@@ -238,13 +233,4 @@ def api_vram(
 @router.get("/api/instruments/nf4", response_model=Nf4Out, tags=["instruments"], responses=api_errors(422))
 def api_nf4(block_size: Annotated[int, Query(description="32, 64, 128 or 256", json_schema_extra={"enum": list(BLOCK_SIZES)})] = 64) -> Nf4Out:
     """EQ 6.2's levels beside the real NF4 codebook; block-wise error against int4; bits per parameter."""
-    report = nf4_report(block_size)
-    return Nf4Out(
-        block_size=report.block_size,
-        levels_seed=list(report.levels_seed),
-        levels_nf4=list(report.levels_nf4),
-        bits_per_param=report.bits_per_param,
-        bits_per_param_double_quant=report.bits_per_param_double_quant,
-        error_nf4=report.error_nf4,
-        error_int4=report.error_int4,
-    )
+    return Nf4Out.model_validate(nf4_report(block_size))
