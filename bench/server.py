@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,8 +23,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(data_dir: Path, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """Yield a real `textbook serve` process (in a session of its own) and its base URL; stop it afterwards."""
+def server_process(data_dir: Path, wrapper: Sequence[str] = (), **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Yield a real `textbook serve` process (in a session of its own) and its base URL; stop it afterwards.
+
+    `wrapper` is a command the server is started through (a test's restricted host, say).
+    """
     port = free_port()
     environment = {
         **os.environ,
@@ -33,7 +36,8 @@ def server_process(data_dir: Path, **env: str) -> Iterator[tuple[subprocess.Pope
         "TEXTBOOK_LOG_LEVEL": "warning",
         **env,
     }
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=environment, start_new_session=True)
+    command = [*wrapper, sys.executable, "-m", "app.cli", "serve"]
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
