@@ -100,3 +100,10 @@ def test_pure_logic_never_imports_the_web_stack() -> None:
                 if name.split(".")[0] in ("fastapi", "starlette", "jinja2", "uvicorn") or name.startswith("app.web"):
                     offenders.append(f"{relative}: {name}")
     assert offenders == []
+
+
+def test_highlighting_colours_tokens_in_light_and_dark(client: TestClient) -> None:
+    css = client.get("/assets/pygments.css").text
+    light, _, dark = css.partition("@media (prefers-color-scheme: dark)")
+    for part in (light, dark):
+        assert ".highlight .k {" in part and ".highlight .c1 {" in part  # keywords and comments coloured
