@@ -107,3 +107,16 @@ def test_highlighting_colours_tokens_in_light_and_dark(client: TestClient) -> No
     light, _, dark = css.partition("@media (prefers-color-scheme: dark)")
     for part in (light, dark):
         assert ".highlight .k {" in part and ".highlight .c1 {" in part  # keywords and comments coloured
+
+
+def test_healthz_is_503_when_there_is_no_content(tmp_path) -> None:  # noqa: ANN001
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    (tmp_path / "content").mkdir()
+    settings = make_settings(tmp_path, content_dir=tmp_path / "content", runner_workers=1)
+    with TestClient(create_app(settings)) as empty:
+        response = empty.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
+    assert response.json()["parts"]["content"] == {"ok": False, "chapters": 0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.content.model import Chapter
@@ -80,14 +81,18 @@ def get_chapter(slug: str, state: AppState = Depends(app_state)) -> ChapterOut:
     return describe(chapter)
 
 
-@router.get("/healthz", tags=["operations"])
-def healthz(state: AppState = Depends(app_state)) -> dict[str, object]:
-    """The app version and the state of its parts."""
+@router.get("/healthz", tags=["operations"], responses={503: {"description": "degraded: the content or the database is not available"}})
+def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
+    """The app version and the state of its parts; 503 when the book cannot be served.
+
+    A runner without isolation is reported but is not unhealthy: the book, its exercises
+    and instruments still work, and the page says why code does not run.
+    """
     chapters = state.library.chapters()
     database_ok = state.store.healthy()
     runner = state.runner.isolation.to_dict()
     ok = database_ok and bool(chapters)
-    return {
+    body = {
         "status": "ok" if ok else "degraded",
         "version": state.version,
         "parts": {
@@ -96,6 +101,7 @@ def healthz(state: AppState = Depends(app_state)) -> dict[str, object]:
             "runner": runner,
         },
     }
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/api/version", tags=["operations"])
