@@ -61,7 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner=pool,
         charts=charts,
         version=__version__,
-        extra={},
     )
 
     @asynccontextmanager

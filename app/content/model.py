@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.exercises.grading import AnswerKey
@@ -114,7 +114,6 @@ class Chapter:
     instruments: tuple[InstrumentRef, ...]
     blocks: tuple[Block, ...]
     mtime_ns: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def exercise(self, exercise_id: str) -> Exercise | None:
         return next((e for e in self.exercises if e.id == exercise_id), None)

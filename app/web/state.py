@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from jinja2 import Environment
@@ -28,7 +28,6 @@ class AppState:
     runner: RunnerPool
     charts: ChartRenderer
     version: str
-    extra: dict[str, Any]
 
 
 def app_state(request: Request) -> AppState:
