@@ -60,6 +60,7 @@ ACTIONS = {
 }
 SLOW_RUN_SHARE = 0.08
 INSTRUMENT_KINDS = ("fragment", "instrument-json")
+LAG_TICK_S = 0.01
 CHART_PENDING = re.compile(r'class="chart chart-pending"[^>]*hx-get="([^"]+)"')
 
 
@@ -76,6 +77,10 @@ class Sample:
 @dataclass
 class Recorder:
     samples: list[Sample] = field(default_factory=list)
+    # How late this generator's own event loop woke up (ms, every LAG_TICK_S): time that
+    # every latency measured here includes, and that is not the server's.
+    loop_lag_ms: list[tuple[float, float]] = field(default_factory=list)  # (monotonic time, lag)
+    burst_window: tuple[float, float] | None = None
     runs_in_flight: int = 0
     answers_acknowledged: int = 0  # attempts the server answered 200 for
     answers_unknown: int = 0  # attempts that got no response: saved or not, we cannot tell
@@ -208,7 +213,18 @@ async def burst(students: list[Student], chapter: Chapter, rec: Recorder, at: fl
     """Half the class presses Run at the same moment."""
     await asyncio.sleep(max(0.0, at - time.monotonic()))
     code = chapter.snippets[0]
+    began = time.monotonic()
     await asyncio.gather(*(timed(rec, "run-burst", s.client.post("/api/run", json={"code": code}), is_run=True) for s in students))
+    rec.burst_window = (began, time.monotonic())
+
+
+async def watch_loop_lag(rec: Recorder, deadline: float) -> None:
+    """Record how late this process's event loop wakes up from a short sleep."""
+    while time.monotonic() < deadline:
+        asked = time.monotonic()
+        await asyncio.sleep(LAG_TICK_S)
+        woke = time.monotonic()
+        rec.loop_lag_ms.append((woke, max(0.0, (woke - asked - LAG_TICK_S) * 1000)))
 
 
 async def read_chapter(base: str) -> Chapter:
@@ -237,6 +253,7 @@ async def drive(
     deadline = began + duration
     ramp = min(5.0, duration / 5)  # the class arrives over the first seconds, not in one instant
     tasks = [play(s, chapter, rec, began + master.uniform(0, ramp), deadline, think) for s in class_]
+    tasks.append(watch_loop_lag(rec, deadline))
     if with_burst and students >= 2:
         tasks.append(burst(master.sample(class_, students // 2), chapter, rec, began + ramp + (duration - ramp) / 2))
     try:
@@ -373,6 +390,20 @@ def kind_table(rec: Recorder) -> str:
     return "\n".join(lines)
 
 
+def generator_lag_note(rec: Recorder) -> str:
+    """This generator's own loop lag, overall and during the burst: a floor under the latencies above."""
+    if not rec.loop_lag_ms:
+        return "load generator loop lag: not measured"
+    lags = [lag for _, lag in rec.loop_lag_ms]
+    note = f"load generator's own event-loop lag: p50 {statistics.median(lags):.1f} ms, p99 {percentile(lags, 99):.1f} ms, max {max(lags):.1f} ms"
+    if rec.burst_window:
+        start, end = rec.burst_window
+        during = [lag for at, lag in rec.loop_lag_ms if start <= at <= end]
+        if during:
+            note += f"; during the Run burst ({(end - start) * 1000:.0f} ms) max {max(during):.1f} ms"
+    return note + " (included in every latency below)"
+
+
 @dataclass
 class Verdict:
     name: str
@@ -432,6 +463,7 @@ def report(rec: Recorder, elapsed: float, attempts_in_db: int, students: int, cp
             f"CPU over the run: server tree {cpu['server']:.1f} s ({100 * cpu['server'] / elapsed / cores:.0f}% of {cores} cores), "
             f"this load generator {cpu['generator']:.1f} s ({100 * cpu['generator'] / elapsed / cores:.0f}%) - they share the machine"
         )
+    print(generator_lag_note(rec))
     print()
     print(kind_table(rec))
     print()

@@ -4,7 +4,12 @@ matplotlib's SVG backend is pure Python: rendering in the server process would
 hold the GIL for 50-120 ms a chart and stall every other request. Here a
 separate process draws; the server keeps a bounded LRU of finished SVGs, and
 concurrent requests for the same chart share one render (no stampede when a
-class opens the chapter at once).
+class opens the chapter at once). Charts asked for with ``keep=True`` (each
+instrument's first state, which every page view shows) are never evicted, so a
+slider storm cannot push them out and make a page wait.
+
+Waiting is async only: a caller on the event loop awaits the render; nothing
+here ever blocks a thread on the renderer.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class ChartRenderer:
         self._maxsize = maxsize
         self._processes = processes
         self._done: OrderedDict[ChartKey, str] = OrderedDict()
+        self._kept: dict[ChartKey, str] = {}  # never evicted
+        self._keep_wanted: set[ChartKey] = set()
         self._inflight: dict[ChartKey, Future[str]] = {}
         self._waiters: dict[ChartKey, int] = {}  # async callers still interested in an in-flight render
         # Re-entrant: a future that is already done runs _finish inside add_done_callback.
@@ -65,15 +72,15 @@ class ChartRenderer:
 
     def cached(self, chart: ChartKey) -> str | None:
         with self._lock:
-            svg = self._done.get(chart)
-            if svg is not None:
+            svg = self._kept.get(chart) or self._done.get(chart)
+            if svg is not None and chart in self._done:
                 self._done.move_to_end(chart)
             return svg
 
     def _future(self, chart: ChartKey) -> Future[str]:
         """The one render of this chart, started if nobody has started it yet."""
         with self._lock:
-            svg = self._done.get(chart)
+            svg = self._kept.get(chart) or self._done.get(chart)
             if svg is not None:
                 done: Future[str] = Future()
                 done.set_result(svg)
@@ -91,6 +98,9 @@ class ChartRenderer:
         with self._lock:
             self._inflight.pop(chart, None)
             if future.cancelled() or future.exception() is not None:
+                return
+            if chart in self._keep_wanted:
+                self._kept[chart] = future.result()
                 return
             self._done[chart] = future.result()
             self._done.move_to_end(chart)
@@ -112,23 +122,19 @@ class ChartRenderer:
                 self._waiters[chart] = left
             return left <= 0
 
-    def render_sync(self, chart: ChartKey) -> str | None:
-        """Wait for the chart (for whole pages); None if it cannot be drawn."""
-        future = self._join(chart)
-        try:
-            return future.result(timeout=RENDER_TIMEOUT_S)
-        except Exception:
-            log.exception("chart %s could not be rendered", chart[0])
-            return None
-        finally:
-            self._leave(chart)
-
-    async def render(self, chart: ChartKey) -> str | None:
+    async def render(self, chart: ChartKey, *, keep: bool = False) -> str | None:
         """Await the chart without blocking the event loop; None if it cannot be drawn.
 
+        ``keep`` pins the chart: it stays however many others are drawn after it.
         Cancelling the await (the student moved on) withdraws this caller; a render
         that nobody waits for any more and that has not started is dropped.
         """
+        if keep:
+            with self._lock:
+                self._keep_wanted.add(chart)
+                drawn = self._done.pop(chart, None)
+                if drawn is not None:
+                    self._kept[chart] = drawn
         future = self._join(chart)
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), RENDER_TIMEOUT_S)

@@ -2,18 +2,21 @@
 
 Every route that answers with the whole chapter (the page itself and the no-JS
 form posts of exercises, instruments and snippets) builds its context here, passing
-the one part it changed as an override.
+the one part it changed as an override. Like every store call from a route, the
+read of saved attempts runs in a worker thread (`asyncio.to_thread`): the event
+loop does the CPU work of a request and never waits on the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import Request
 
 from app.content.model import Chapter
 from app.exercises.progress import ExerciseState, chapter_progress, chapter_states
-from app.web.instrument_views import InstrumentView, initial_view
+from app.web.instrument_views import InstrumentView, drawn, initial_view
 from app.web.state import AppState
 
 
@@ -21,7 +24,7 @@ def exercise_numbers(chapter: Chapter) -> dict[str, str]:
     return {e.id: f"{chapter.number}.{i}" for i, e in enumerate(chapter.exercises, start=1)}
 
 
-def chapter_context(
+async def chapter_context(
     state: AppState,
     request: Request,
     chapter: Chapter,
@@ -31,9 +34,14 @@ def chapter_context(
     snippet_runs: dict[str, Any] | None = None,
     instrument_views: dict[str, InstrumentView] | None = None,
 ) -> dict[str, Any]:
-    records = state.store.records(learner_id, [e.id for e in chapter.exercises]) if learner_id else {}
+    records = await asyncio.to_thread(state.store.records, learner_id, [e.id for e in chapter.exercises]) if learner_id else {}
     previous_chapter, next_chapter = state.library.neighbours(chapter)
-    views = {i.id: initial_view(i, state.charts) for i in chapter.instruments if i.id not in (instrument_views or {})}
+    # Drawn and kept at startup, so normally no wait; drawn now if the renderer had to restart.
+    views = {
+        i.id: await drawn(initial_view(i, state.charts), state.charts, keep=True)
+        for i in chapter.instruments
+        if i.id not in (instrument_views or {})
+    }
     views.update(instrument_views or {})
     return {
         "chapter": chapter,

@@ -7,7 +7,7 @@ Fields travel in forms and URLs prefixed by the instrument's id
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -45,8 +45,8 @@ def chart_key_for(result: Any) -> ChartKey | None:
     return None
 
 
-def compute_view(ref: InstrumentRef, raw: Mapping[str, Any], charts: ChartRenderer, *, wait_for_chart: bool) -> InstrumentView:
-    """Settings -> results; the chart inline when drawn (or waited for), else left to fetch."""
+def compute_view(ref: InstrumentRef, raw: Mapping[str, Any], charts: ChartRenderer) -> InstrumentView:
+    """Settings -> results, with the chart if it is already drawn (see `drawn`)."""
     spec = CATALOG[ref.name]
     shown = {**spec.defaults, **ref.params, **raw}
     try:
@@ -54,14 +54,20 @@ def compute_view(ref: InstrumentRef, raw: Mapping[str, Any], charts: ChartRender
     except InstrumentInputError as error:
         return InstrumentView(ref=ref, params=shown, result=None, error=error)
     key = chart_key_for(result)
-    svg = None
-    if key is not None:
-        svg = charts.render_sync(key) if wait_for_chart else charts.cached(key)
+    svg = charts.cached(key) if key is not None else None
     return InstrumentView(ref=ref, params=params, result=result, error=None, chart_key=key, chart_svg=svg)
 
 
+async def drawn(view: InstrumentView, charts: ChartRenderer, *, keep: bool = False) -> InstrumentView:
+    """The view with its chart, awaiting the renderer if it is not drawn yet (for whole pages)."""
+    if view.chart_svg is not None or view.chart_key is None:
+        return view
+    return replace(view, chart_svg=await charts.render(view.chart_key, keep=keep))
+
+
 def initial_view(ref: InstrumentRef, charts: ChartRenderer) -> InstrumentView:
-    return compute_view(ref, {}, charts, wait_for_chart=True)
+    """The instrument as the chapter sets it; its chart was drawn and kept at startup."""
+    return compute_view(ref, {}, charts)
 
 
 def fields_for(ref: InstrumentRef, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -80,10 +86,10 @@ def fields_for(ref: InstrumentRef, pairs: Iterable[tuple[str, str]]) -> dict[str
     return fields
 
 
-def view_from_pairs(ref: InstrumentRef, pairs: Iterable[tuple[str, str]], charts: ChartRenderer) -> InstrumentView | None:
+async def view_from_pairs(ref: InstrumentRef, pairs: Iterable[tuple[str, str]], charts: ChartRenderer) -> InstrumentView | None:
     """The whole-page view for submitted fields, or None when none of them are this instrument's."""
     fields = fields_for(ref, pairs)
-    return compute_view(ref, fields, charts, wait_for_chart=True) if fields else None
+    return await drawn(compute_view(ref, fields, charts), charts) if fields else None
 
 
 def state_query(ref: InstrumentRef, params: Params, current_url: str | None) -> str:

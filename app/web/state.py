@@ -30,5 +30,6 @@ class AppState:
     version: str
 
 
-def app_state(request: Request) -> AppState:
+async def app_state(request: Request) -> AppState:
+    # async: a plain def dependency would cost every request a trip to the thread pool
     return request.app.state.textbook

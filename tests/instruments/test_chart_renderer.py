@@ -21,7 +21,7 @@ def renderer() -> Iterator[ChartRenderer]:
 
 def test_renders_the_same_svg_as_in_process(renderer: ChartRenderer) -> None:
     key = lora_chart_key(4096, 4096, 8)
-    assert renderer.render_sync(key) == lora_chart(4096, 4096, 8, cached=False)
+    assert asyncio.run(renderer.render(key)) == lora_chart(4096, 4096, 8, cached=False)
     assert renderer.cached(key) is not None
 
 
@@ -58,10 +58,28 @@ def test_a_render_nobody_waits_for_is_dropped_before_it_starts(renderer: ChartRe
 def test_keeps_only_the_most_recent_charts(renderer: ChartRenderer) -> None:
     keys = [lora_chart_key(1024, 1024, r) for r in (1, 2, 3)]
     for key in keys:
-        renderer.render_sync(key)
+        asyncio.run(renderer.render(key))
     assert renderer.cached(keys[0]) is None
     assert renderer.cached(keys[1]) is not None and renderer.cached(keys[2]) is not None
 
 
+def test_a_kept_chart_survives_any_number_of_newer_ones(renderer: ChartRenderer) -> None:
+    kept = lora_chart_key(768, 768, 16)
+    asyncio.run(renderer.render(kept, keep=True))
+    for r in (40, 41, 42):  # more than maxsize=2 newer charts
+        asyncio.run(renderer.render(lora_chart_key(768, 768, r)))
+    assert renderer.cached(kept) == lora_chart(768, 768, 16, cached=False)
+    assert renderer.cached(lora_chart_key(768, 768, 40)) is None  # the others are still evicted
+
+
+def test_keeping_a_chart_already_drawn_pins_it(renderer: ChartRenderer) -> None:
+    key = lora_chart_key(640, 640, 3)
+    asyncio.run(renderer.render(key))
+    asyncio.run(renderer.render(key, keep=True))
+    for r in (50, 51, 52):
+        asyncio.run(renderer.render(lora_chart_key(640, 640, r)))
+    assert renderer.cached(key) is not None
+
+
 def test_a_chart_that_cannot_be_drawn_is_none(renderer: ChartRenderer) -> None:
-    assert renderer.render_sync(("no-such-chart", ())) is None
+    assert asyncio.run(renderer.render(("no-such-chart", ()))) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -67,13 +69,13 @@ def describe(chapter: Chapter) -> ChapterOut:
 
 
 @router.get("/api/chapters", response_model=list[ChapterSummary], tags=["chapters"])
-def list_chapters(state: AppState = Depends(app_state)) -> list[ChapterSummary]:
+async def list_chapters(state: AppState = Depends(app_state)) -> list[ChapterSummary]:
     """Every published chapter, in volume and chapter order."""
     return [summarize(c) for c in state.library.chapters()]
 
 
 @router.get("/api/chapters/{slug}", response_model=ChapterOut, tags=["chapters"], responses=api_errors(404, 422))
-def get_chapter(slug: str, state: AppState = Depends(app_state)) -> ChapterOut:
+async def get_chapter(slug: str, state: AppState = Depends(app_state)) -> ChapterOut:
     """A chapter's structure: sections, exercises, snippets and instruments in reading order."""
     chapter = state.library.chapter(slug)
     if chapter is None:
@@ -82,14 +84,14 @@ def get_chapter(slug: str, state: AppState = Depends(app_state)) -> ChapterOut:
 
 
 @router.get("/healthz", tags=["operations"], responses={503: {"description": "degraded: the content or the database is not available"}})
-def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
+async def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
     """The app version and the state of its parts; 503 when the book cannot be served.
 
     A runner without isolation is reported but is not unhealthy: the book, its exercises
     and instruments still work, and the page says why code does not run.
     """
     chapters = state.library.chapters()
-    database_ok = state.store.healthy()
+    database_ok = await asyncio.to_thread(state.store.healthy)
     runner = state.runner.isolation.to_dict()
     ok = database_ok and bool(chapters)
     body = {
@@ -105,6 +107,6 @@ def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
 
 
 @router.get("/api/version", tags=["operations"])
-def version(state: AppState = Depends(app_state)) -> dict[str, str]:
+async def version(state: AppState = Depends(app_state)) -> dict[str, str]:
     """The app version: the cheapest endpoint, used as the benchmarks' baseline."""
     return {"version": state.version}

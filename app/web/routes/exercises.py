@@ -7,6 +7,8 @@ JSON API gets the verdict as data.
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,23 +47,23 @@ def find_exercise(chapter: Chapter, exercise_id: str) -> Exercise:
     return exercise
 
 
-def check_answer(state: AppState, learner_id: str, exercise: Exercise, answer: str) -> Grade:
-    """Grade and save one attempt (one transaction)."""
+async def check_answer(state: AppState, learner_id: str, exercise: Exercise, answer: str) -> Grade:
+    """Grade and save one attempt (one transaction, committed before this returns)."""
     if len(answer) > MAX_ANSWER_CHARS:
         raise BadInput(f"That answer is {len(answer)} characters long; answers are at most {MAX_ANSWER_CHARS}.", field="answer")
     grade = grade_answer(exercise.answer_key, answer)
-    state.store.record_attempt(learner_id, exercise.id, answer, grade.verdict)
+    await asyncio.to_thread(state.store.record_attempt, learner_id, exercise.id, answer, grade.verdict)
     return grade
 
 
-def respond(
+async def respond(
     request: Request, state: AppState, chapter: Chapter, exercise: Exercise, exercise_state: ExerciseState, learner_id: str, is_new: bool
 ) -> HTMLResponse:
     if is_htmx(request):
         context = {"chapter": chapter, "exercise": exercise, "state": exercise_state}
         response = render(request, state.templates, "_exercise_result.html", context)
     else:
-        context = chapter_context(state, request, chapter, learner_id, exercise_states={exercise.id: exercise_state})
+        context = await chapter_context(state, request, chapter, learner_id, exercise_states={exercise.id: exercise_state})
         response = render(request, state.templates, "chapter.html", context)
     if is_new:
         state.learners.attach(response, learner_id)
@@ -75,43 +77,43 @@ async def submit_answer(slug: str, exercise_id: str, request: Request, state: Ap
     form = await read_form(request)
     answer = form.get("answer", "")
     learner_id, is_new = state.learners.ensure(request)
-    record = state.store.records(learner_id, [exercise.id]).get(exercise.id) if not is_new else None
+    record = (await asyncio.to_thread(state.store.records, learner_id, [exercise.id])).get(exercise.id) if not is_new else None
     try:
-        grade = check_answer(state, learner_id, exercise, answer)
+        grade = await check_answer(state, learner_id, exercise, answer)
     except BadInput as refused:
         if is_htmx(request):
             raise  # the error handler answers with a fragment shown in place
         refused_state = ExerciseState(answer=None, verdict=None, feedback="", show_solution=False, error=refused.message)
-        response = respond(request, state, chapter, exercise, refused_state, learner_id, is_new)
+        response = await respond(request, state, chapter, exercise, refused_state, learner_id, is_new)
         response.status_code = refused.status
         return response
     exercise_state = state_after_grade(answer, grade, revealed=bool(record and record.revealed))
-    return respond(request, state, chapter, exercise, exercise_state, learner_id, is_new)
+    return await respond(request, state, chapter, exercise, exercise_state, learner_id, is_new)
 
 
 @router.post("/chapters/{slug}/exercises/{exercise_id}/solution", response_class=HTMLResponse, include_in_schema=False)
-def reveal_solution(slug: str, exercise_id: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+async def reveal_solution(slug: str, exercise_id: str, request: Request, state: AppState = Depends(app_state)) -> Response:
     chapter = find_chapter(state, slug)
     exercise = find_exercise(chapter, exercise_id)
     learner_id = state.learners.read(request)
-    record = state.store.records(learner_id, [exercise.id]).get(exercise.id) if learner_id else None
+    record = (await asyncio.to_thread(state.store.records, learner_id, [exercise.id])).get(exercise.id) if learner_id else None
     if learner_id is None or record is None:
         raise BadInput("Try an answer first; the worked solution opens after an attempt.", field="answer")
-    state.store.record_reveal(learner_id, exercise.id)
+    await asyncio.to_thread(state.store.record_reveal, learner_id, exercise.id)
     grade = grade_answer(exercise.answer_key, record.last.answer)
     exercise_state = ExerciseState(answer=record.last.answer, verdict=record.last.verdict, feedback=grade.feedback, show_solution=True)
-    return respond(request, state, chapter, exercise, exercise_state, learner_id, False)
+    return await respond(request, state, chapter, exercise, exercise_state, learner_id, False)
 
 
 @router.post("/api/exercises/{exercise_id}/check", response_model=CheckResponse, tags=["exercises"], responses=api_errors(404, 413, 422))
-def check_exercise(exercise_id: str, body: CheckRequest, request: Request, state: AppState = Depends(app_state)) -> Response:
+async def check_exercise(exercise_id: str, body: CheckRequest, request: Request, state: AppState = Depends(app_state)) -> Response:
     """Grade an answer. The worked solution is included once the answer is correct."""
     found = state.library.find_exercise(exercise_id)
     if found is None:
         raise NotFound(f"There is no exercise “{exercise_id}”.")
     _, exercise = found
     learner_id, is_new = state.learners.ensure(request)
-    grade = check_answer(state, learner_id, exercise, body.answer)
+    grade = await check_answer(state, learner_id, exercise, body.answer)
     payload = CheckResponse(
         verdict=grade.verdict,
         feedback=grade.feedback,

@@ -21,7 +21,7 @@ from app.instruments.vram import BATCH_RANGE, SEQ_LEN_RANGE
 from app.web.chapter_page import chapter_context
 from app.web.errors import api_errors
 from app.web.htmx import is_htmx, render
-from app.web.instrument_views import compute_view, fields_for, state_query
+from app.web.instrument_views import compute_view, drawn, fields_for, state_query
 from app.web.routes.pages import find_chapter
 from app.web.state import AppState, app_state
 
@@ -36,17 +36,17 @@ def find_instrument(chapter: Any, instrument_id: str) -> InstrumentRef:
 
 
 @router.get("/chapters/{slug}/instruments/{instrument_id}", response_class=HTMLResponse, include_in_schema=False)
-def instrument_results(slug: str, instrument_id: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
+async def instrument_results(slug: str, instrument_id: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
     """HTMX: the results of one instrument, and the chapter URL that reopens this state."""
     chapter = find_chapter(state, slug)
     instrument = find_instrument(chapter, instrument_id)
     fields = fields_for(instrument, request.query_params.multi_items())
+    view = compute_view(instrument, fields, state.charts)
     if not is_htmx(request):
-        view = compute_view(instrument, fields, state.charts, wait_for_chart=True)
-        context = chapter_context(state, request, chapter, state.learners.read(request), instrument_views={instrument.id: view})
+        view = await drawn(view, state.charts)
+        context = await chapter_context(state, request, chapter, state.learners.read(request), instrument_views={instrument.id: view})
         return render(request, state.templates, "chapter.html", context, status_code=view.status_code)
     # The numbers now; a chart not drawn yet is fetched by the fragment itself (see chart below).
-    view = compute_view(instrument, fields, state.charts, wait_for_chart=False)
     chart_url = None
     if view.error is None:
         chart_url = f"/chapters/{chapter.slug}/instruments/{instrument.id}/chart?{state_query(instrument, view.params, None)}"
@@ -75,7 +75,7 @@ async def instrument_chart(slug: str, instrument_id: str, request: Request, stat
     """The chart of one instrument state, drawn in the renderer process without stalling the server."""
     chapter = find_chapter(state, slug)
     instrument = find_instrument(chapter, instrument_id)
-    view = compute_view(instrument, fields_for(instrument, request.query_params.multi_items()), state.charts, wait_for_chart=False)
+    view = compute_view(instrument, fields_for(instrument, request.query_params.multi_items()), state.charts)
     if view.error is not None:
         raise BadInput(view.error.message, field=view.error.field)
     svg = view.chart_svg
@@ -162,19 +162,19 @@ Targets = Annotated[
 
 
 @router.get("/api/instruments/lora/matrix", response_model=MatrixOut, tags=["instruments"], responses=api_errors(422))
-def api_lora_matrix(d_in: Dimension, d_out: Dimension, r: Rank) -> MatrixOut:
+async def api_lora_matrix(d_in: Dimension, d_out: Dimension, r: Rank) -> MatrixOut:
     """EQ 6.1 for one projection: full ΔW parameters, LoRA parameters, trainable percent."""
     return MatrixOut.model_validate(count_matrix(d_in, d_out, r))
 
 
 @router.get("/api/instruments/lora/model", response_model=ModelCountOut, tags=["instruments"], responses=api_errors(422))
-def api_lora_model(model: ModelId, r: Rank = 8, targets: Targets = "q_proj,v_proj") -> ModelCountOut:
+async def api_lora_model(model: ModelId, r: Rank = 8, targets: Targets = "q_proj,v_proj") -> ModelCountOut:
     """What Hugging Face PEFT's print_trainable_parameters() reports for this LoRA config."""
     return ModelCountOut.model_validate(count_model(get_model(model), r, targets))
 
 
 @router.get("/api/instruments/lora/models", response_model=list[ModelPresetOut], tags=["instruments"])
-def api_lora_models() -> list[ModelPresetOut]:
+async def api_lora_models() -> list[ModelPresetOut]:
     """The architecture presets."""
     return [
         ModelPresetOut(
@@ -193,7 +193,7 @@ def api_lora_models() -> list[ModelPresetOut]:
 
 
 @router.get("/api/instruments/vram", response_model=VramOut, tags=["instruments"], responses=api_errors(422))
-def api_vram(
+async def api_vram(
     model: Annotated[str | None, Query(description="a preset id; or give params_billion", json_schema_extra={"enum": [a.model_id for a in list_models()]})] = None,
     params_billion: Annotated[float | None, Query(ge=PARAMS_BILLION_RANGE[0], le=PARAMS_BILLION_RANGE[1], allow_inf_nan=False, description="1 to 405")] = None,
     method: Literal["full", "lora", "qlora"] = "qlora",
@@ -231,6 +231,6 @@ def api_vram(
 
 
 @router.get("/api/instruments/nf4", response_model=Nf4Out, tags=["instruments"], responses=api_errors(422))
-def api_nf4(block_size: Annotated[int, Query(description="32, 64, 128 or 256", json_schema_extra={"enum": list(BLOCK_SIZES)})] = 64) -> Nf4Out:
+async def api_nf4(block_size: Annotated[int, Query(description="32, 64, 128 or 256", json_schema_extra={"enum": list(BLOCK_SIZES)})] = 64) -> Nf4Out:
     """EQ 6.2's levels beside the real NF4 codebook; block-wise error against int4; bits per parameter."""
     return Nf4Out.model_validate(nf4_report(block_size))

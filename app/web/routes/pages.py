@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
@@ -24,14 +26,14 @@ def find_chapter(state: AppState, slug: str):  # noqa: ANN201 - returns Chapter
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
+async def index(request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
     learner = state.learners.read(request)
     chapters = state.library.chapters()
     entries = []
     for chapter in chapters:
         progress = None
         if chapter.exercises:
-            records = state.store.records(learner, [e.id for e in chapter.exercises]) if learner else {}
+            records = await asyncio.to_thread(state.store.records, learner, [e.id for e in chapter.exercises]) if learner else {}
             progress = chapter_progress(chapter, records)
         entries.append({"chapter": chapter, "progress": progress})
     volume = chapters[0].volume if chapters else 2
@@ -39,29 +41,29 @@ def index(request: Request, state: AppState = Depends(app_state)) -> HTMLRespons
 
 
 @router.get("/chapters/{slug}", response_class=HTMLResponse)
-def chapter_page(slug: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
+async def chapter_page(slug: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
     chapter = find_chapter(state, slug)
     learner = state.learners.read(request)
     # A shared link (or a no-JS instrument form) carries instrument settings in the query.
     pairs = request.query_params.multi_items()
-    views = {i.id: view for i in chapter.instruments if (view := view_from_pairs(i, pairs, state.charts)) is not None}
+    views = {i.id: view for i in chapter.instruments if (view := await view_from_pairs(i, pairs, state.charts)) is not None}
     status = 422 if any(v.error for v in views.values()) else 200
-    context = chapter_context(state, request, chapter, learner, instrument_views=views)
+    context = await chapter_context(state, request, chapter, learner, instrument_views=views)
     return render(request, state.templates, "chapter.html", context, status_code=status)
 
 
 @router.post("/progress/reset")
-def reset_progress(request: Request, next: str = Form("/"), state: AppState = Depends(app_state)) -> RedirectResponse:
+async def reset_progress(request: Request, next: str = Form("/"), state: AppState = Depends(app_state)) -> RedirectResponse:
     learner = state.learners.read(request)
     if learner:
-        state.store.reset(learner)
+        await asyncio.to_thread(state.store.reset, learner)
     # Only ever redirect within this site.
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     return RedirectResponse(target, status_code=303)
 
 
 @router.get("/assets/pygments.css")
-def highlight_css() -> PlainTextResponse:
+async def highlight_css() -> PlainTextResponse:
     return PlainTextResponse(_PYGMENTS_CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
 
 

@@ -93,7 +93,7 @@ async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppSt
     if is_htmx(request):
         context = {"run": run, "limits": state.runner.limits, "snippet": snippet, "chapter": chapter}
         return render(request, state.templates, "_run_output.html", context)
-    context = chapter_context(state, request, chapter, state.learners.read(request), snippet_runs={snippet.id: run})
+    context = await chapter_context(state, request, chapter, state.learners.read(request), snippet_runs={snippet.id: run})
     return render(request, state.templates, "chapter.html", context, status_code=status, headers=headers)
 
 
