@@ -9,13 +9,21 @@ for the chapter's ~700 px column. Theming, determinism and accessibility are
 The same instrument states recur (defaults, the slider's stops), so each
 public function memoizes on a small hashable key built from exactly the values
 it draws; ``cached=False`` renders afresh, which is what a benchmark compares.
+
+The two charts a slider redraws (VRAM, LoRA) keep their figure between states: a
+"sketch" builds the parts no setting changes once (axes, ticks, labels, reference
+lines) and each state only updates what it changes (bar lengths, the mark, the
+texts, the limits) before saving. Building a figure and its ticks was a third of a
+render. Every state sets everything that depends on it, so a state renders to the
+same bytes whatever was drawn before it (tests/instruments/test_instrument_charts.py).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
-from collections.abc import Mapping
+from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+import threading
 from functools import lru_cache
 from statistics import NormalDist
 from functools import _CacheInfo as CacheInfo  # lru_cache's public cache_info() type
@@ -23,6 +31,8 @@ from functools import _CacheInfo as CacheInfo  # lru_cache's public cache_info()
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from app.instruments.formatting import format_gb, format_percent
@@ -69,6 +79,24 @@ def _new_figure(height_in: float, *, left_in: float, bottom_in: float = 0.55, to
     return fig, ax
 
 
+class _Sketch(Protocol):
+    def draw(self, key: Any) -> str: ...
+
+
+_sketches: dict[tuple[Any, ...], tuple[threading.Lock, _Sketch]] = {}
+_sketches_lock = threading.Lock()
+
+
+def _draw_kept(name: tuple[Any, ...], build: Callable[[], _Sketch], key: Any) -> str:
+    """Draw `key` on this process's kept figure `name` (built on first use), one state at a time."""
+    with _sketches_lock:
+        if name not in _sketches:
+            _sketches[name] = (threading.Lock(), build())
+        lock, sketch = _sketches[name]
+    with lock:  # a figure is one mutable object
+        return sketch.draw(key)
+
+
 # ---- VRAM: totals per method against common cards -------------------------
 
 VramKey = tuple[str, tuple[tuple[str, float], ...], str | None]
@@ -89,44 +117,65 @@ def _vram_key(estimates: Mapping[str, VramEstimate], highlight: str | None) -> V
     return name, totals, highlight if highlight in methods else None
 
 
+class _VramSketch:
+    """The VRAM chart for one set of methods: bars per method against the common cards."""
+
+    def __init__(self, methods: tuple[str, ...]) -> None:
+        self.fig, ax = _new_figure(2.9, left_in=1.25, top_in=0.6)
+        self.ax = ax
+        ax.set_xscale("log")
+        rows = list(range(len(methods)))[::-1]  # first method on top
+        self.bars: dict[str, Rectangle] = {}
+        self.labels: dict[str, Text] = {}
+        for row, method in zip(rows, methods):
+            bar = ax.barh(row, 1.0, left=1.0, height=0.6, color=METHOD_COLORS[method]).patches[0]
+            bar.set_gid(f"bar-{method}")
+            self.bars[method] = bar
+            self.labels[method] = ax.text(1.0, row, "", va="center", ha="left", color=INK, fontsize=FONT_SIZE)
+        ax.set_yticks(rows, [METHOD_LABELS[m] for m in methods])
+        ax.tick_params(axis="y", length=0)
+        for card in CARDS:
+            line = ax.axvline(card.memory_gb, color=INK, linestyle=(0, (4, 3)), linewidth=1, alpha=0.6)
+            line.set_gid(f"card-{card.memory_gb:g}")
+            # Above the plot, not inside it, so labels never cross a bar.
+            ax.text(card.memory_gb, 1.02, f"{card.memory_gb:g} GB", va="bottom", ha="center",
+                    color=INK, fontsize=FONT_SIZE - 2, transform=ax.get_xaxis_transform())
+        ax.xaxis.set_major_locator(FixedLocator([1, 10, 100, 1000, 10000]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(_decade_label))
+        ax.set_xlabel("peak GPU memory for one training step (log scale)", color=INK, fontsize=FONT_SIZE)
+        self.title = ax.set_title("", color=INK, fontsize=FONT_SIZE + 1, loc="left", y=1.0, pad=16)
+
+    def draw(self, key: VramKey) -> str:
+        name, totals, highlight = key
+        values = [gb for _, gb in totals]
+        card_sizes = [card.memory_gb for card in CARDS]
+        low = min(min(values), min(card_sizes)) / 1.8
+        high = max(max(values), max(card_sizes)) * 2.2
+        self.ax.set_xlim(low, high)
+        for method, gb in totals:
+            dimmed = highlight is not None and method != highlight
+            bar, label = self.bars[method], self.labels[method]
+            bar.set_x(low)
+            bar.set_width(gb - low)
+            bar.set_alpha(0.45 if dimmed else 1.0)
+            label.set_x(gb * 1.08)
+            label.set_text(format_gb(gb))
+            label.set_fontweight("normal" if dimmed else "bold")
+        title = f"Will it fine-tune? {name}"
+        self.title.set_text(title)
+        spoken = "; ".join(f"{METHOD_LABELS[m]} {format_gb(gb)}" for m, gb in totals)
+        cards = ", ".join(f"{card.memory_gb:g}" for card in CARDS)
+        description = (
+            f"Horizontal bars on a logarithmic axis: estimated training memory of {name} by method. "
+            f"{spoken}. Dashed vertical lines mark {cards} GB cards."
+        )
+        return figure_to_svg(self.fig, kind="vram", key=repr(key), title=title, description=description)
+
+
 def _render_vram(key: VramKey) -> str:
-    name, totals, highlight = key
-    fig, ax = _new_figure(2.9, left_in=1.25, top_in=0.6)
-    values = [gb for _, gb in totals]
-    card_sizes = [card.memory_gb for card in CARDS]
-    low = min(min(values), min(card_sizes)) / 1.8
-    high = max(max(values), max(card_sizes)) * 2.2
-    ax.set_xscale("log")
-    ax.set_xlim(low, high)
-    rows = list(range(len(totals)))[::-1]  # first method on top
-    for row, (method, gb) in zip(rows, totals):
-        dimmed = highlight is not None and method != highlight
-        bar = ax.barh(row, gb - low, left=low, height=0.6, color=METHOD_COLORS[method],
-                      alpha=0.45 if dimmed else 1.0)
-        bar.patches[0].set_gid(f"bar-{method}")
-        ax.text(gb * 1.08, row, format_gb(gb), va="center", ha="left", color=INK,
-                fontsize=FONT_SIZE, fontweight="normal" if dimmed else "bold")
-    ax.set_yticks(rows, [METHOD_LABELS[m] for m, _ in totals])
-    ax.tick_params(axis="y", length=0)
-    for card in CARDS:
-        line = ax.axvline(card.memory_gb, color=INK, linestyle=(0, (4, 3)), linewidth=1, alpha=0.6)
-        line.set_gid(f"card-{card.memory_gb:g}")
-        # Above the plot, not inside it, so labels never cross a bar.
-        ax.text(card.memory_gb, 1.02, f"{card.memory_gb:g} GB", va="bottom", ha="center",
-                color=INK, fontsize=FONT_SIZE - 2, transform=ax.get_xaxis_transform())
-    ax.xaxis.set_major_locator(FixedLocator([1, 10, 100, 1000, 10000]))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(_decade_label))
-    ax.set_xlabel("peak GPU memory for one training step (log scale)", color=INK, fontsize=FONT_SIZE)
-    ax.set_title(f"Will it fine-tune? {name}", color=INK, fontsize=FONT_SIZE + 1, loc="left", pad=16)
-    spoken = "; ".join(f"{METHOD_LABELS[m]} {format_gb(gb)}" for m, gb in totals)
-    cards = ", ".join(f"{card.memory_gb:g}" for card in CARDS)
-    description = (
-        f"Horizontal bars on a logarithmic axis: estimated training memory of {name} by method. "
-        f"{spoken}. Dashed vertical lines mark {cards} GB cards."
-    )
-    return figure_to_svg(fig, kind="vram", key=repr(key), title=f"Will it fine-tune? {name}",
-                         description=description)
+    methods = tuple(method for method, _ in key[1])
+    return _draw_kept(("vram", methods), lambda: _VramSketch(methods), key)
 
 
 _render_vram_cached = lru_cache(maxsize=256)(_render_vram)
@@ -177,7 +226,7 @@ def _render_nf4(key: Nf4Key) -> str:
     ax.set_xlabel("weight ÷ block scale, in standard deviations", color=INK, fontsize=FONT_SIZE)
     ax.set_ylabel("density", color=INK, fontsize=FONT_SIZE)
     title = "NF4 levels sit at quantiles of a Gaussian"
-    ax.set_title(title, color=INK, fontsize=FONT_SIZE + 1, loc="left")
+    ax.set_title(title, color=INK, fontsize=FONT_SIZE + 1, loc="left", y=1.0)
     legend = ax.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False, labelcolor=INK)
     legend.set_gid("legend")
     description = (
@@ -203,44 +252,58 @@ def nf4_chart(report: Nf4Report, *, cached: bool = True) -> str:
 LoraKey = tuple[int, int, int]
 
 
+class _LoraSketch:
+    """The LoRA chart: trainable share against rank on log-log axes, the current rank marked."""
+
+    RANKS = np.arange(1, 257)
+
+    def __init__(self) -> None:
+        self.fig, ax = _new_figure(2.9, left_in=0.8)
+        self.ax = ax
+        (self.curve,) = ax.plot(self.RANKS, np.ones(len(self.RANKS)), color=NF4_COLOR, linewidth=1.8)
+        self.curve.set_gid("fraction-curve")
+        (self.mark,) = ax.plot([1], [1], linestyle="none", marker="o", markersize=7, color=METHOD_COLORS["full"])
+        self.mark.set_gid("current-rank")
+        self.note = ax.annotate("", (1, 1), xytext=(10, -16), textcoords="offset points", color=INK, fontsize=FONT_SIZE)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_locator(NullLocator())  # minor log ticks add clutter and half the draw time
+        ax.xaxis.set_major_locator(FixedLocator([1, 2, 4, 8, 16, 32, 64, 128, 256]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:g}%"))
+        ax.set_xlabel("rank r", color=INK, fontsize=FONT_SIZE)
+        ax.set_ylabel("trainable % of the matrix", color=INK, fontsize=FONT_SIZE)
+        self.title = ax.set_title("", color=INK, fontsize=FONT_SIZE + 1, loc="left", y=1.0)
+
+    def draw(self, key: LoraKey) -> str:
+        d_in, d_out, r = key
+        percent = 100 * self.RANKS * (d_in + d_out) / (d_in * d_out)
+        self.curve.set_ydata(percent)
+        current = count_matrix(d_in, d_out, r)
+        self.mark.set_data([r], [current.trainable_percent])
+        # The line rises to the right, so below-right and above-left of the mark are
+        # clear of it; the y-limits leave a factor of 4 of room for either.
+        low_rank = r <= 32
+        self.note.set_text(f"r = {r}: {format_percent(current.trainable_percent)}")
+        self.note.xy = (r, current.trainable_percent)
+        self.note.xyann = (10, -16) if low_rank else (-10, 8)
+        self.note.set_horizontalalignment("left" if low_rank else "right")
+        self.ax.set_ylim(percent[0] / 4, percent[-1] * 4)
+        shape = f"d = {d_in:,}" if d_in == d_out else f"{d_in:,} × {d_out:,}"
+        title = f"LoRA trainable fraction at {shape}"
+        self.title.set_text(title)
+        description = (
+            f"A straight line on log-log axes: the trainable share r(d_in + d_out)/(d_in d_out) "
+            f"grows in proportion to rank, from {format_percent(percent[0])} at rank 1 to "
+            f"{format_percent(percent[-1])} at rank 256. The current rank {r} is marked at "
+            f"{format_percent(current.trainable_percent)}."
+        )
+        return figure_to_svg(self.fig, kind="lora", key=repr(key), title=title, description=description)
+
+
 def _render_lora(key: LoraKey) -> str:
-    d_in, d_out, r = key
-    fig, ax = _new_figure(2.9, left_in=0.8)
-    ranks = np.arange(1, 257)
-    percent = 100 * ranks * (d_in + d_out) / (d_in * d_out)
-    (curve,) = ax.plot(ranks, percent, color=NF4_COLOR, linewidth=1.8)
-    curve.set_gid("fraction-curve")
-    current = count_matrix(d_in, d_out, r)
-    (mark,) = ax.plot([r], [current.trainable_percent], linestyle="none", marker="o",
-                      markersize=7, color=METHOD_COLORS["full"])
-    mark.set_gid("current-rank")
-    # The line rises to the right, so below-right and above-left of the mark are
-    # clear of it; the y-limits leave a factor of 4 of room for either.
-    low_rank = r <= 32
-    ax.annotate(f"r = {r}: {format_percent(current.trainable_percent)}",
-                (r, current.trainable_percent), xytext=(10, -16) if low_rank else (-10, 8),
-                textcoords="offset points", ha="left" if low_rank else "right",
-                color=INK, fontsize=FONT_SIZE)
-    ax.set_ylim(percent[0] / 4, percent[-1] * 4)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.yaxis.set_minor_locator(NullLocator())  # minor log ticks add clutter and half the draw time
-    ax.xaxis.set_major_locator(FixedLocator([1, 2, 4, 8, 16, 32, 64, 128, 256]))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:g}%"))
-    ax.set_xlabel("rank r", color=INK, fontsize=FONT_SIZE)
-    ax.set_ylabel("trainable % of the matrix", color=INK, fontsize=FONT_SIZE)
-    shape = f"d = {d_in:,}" if d_in == d_out else f"{d_in:,} × {d_out:,}"
-    title = f"LoRA trainable fraction at {shape}"
-    ax.set_title(title, color=INK, fontsize=FONT_SIZE + 1, loc="left")
-    description = (
-        f"A straight line on log-log axes: the trainable share r(d_in + d_out)/(d_in d_out) "
-        f"grows in proportion to rank, from {format_percent(percent[0])} at rank 1 to "
-        f"{format_percent(percent[-1])} at rank 256. The current rank {r} is marked at "
-        f"{format_percent(current.trainable_percent)}."
-    )
-    return figure_to_svg(fig, kind="lora", key=repr(key), title=title, description=description)
+    return _draw_kept(("lora",), _LoraSketch, key)
 
 
 _render_lora_cached = lru_cache(maxsize=256)(_render_lora)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +98,36 @@ def test_charts_are_deterministic() -> None:
     second = vram_chart(estimates, highlight="lora", cached=False)
     assert first == second
     assert vram_chart(estimates, highlight="lora") == first  # the cache serves the same bytes
+
+
+# States chosen to change everything a kept figure updates: the model name, the values and
+# so the x-limits, which bar is highlighted (or none), a low rank (note below-right) and a
+# high one (above-left), square and rectangular matrices.
+VRAM_STATES = [("llama-2-7b", "qlora"), ("llama-2-70b", "full"), ("mistral-7b", None), ("llama-2-7b", "qlora")]
+LORA_STATES = [(4096, 4096, 8), (8192, 1024, 200), (512, 512, 1), (4096, 4096, 8)]
+
+FRESH_PROCESS_RENDER = """
+import json, sys
+from app.instruments.charts import lora_chart, vram_chart
+from app.instruments.vram import estimate_methods
+model, highlight, lora = json.loads(sys.argv[1])
+print(json.dumps([vram_chart(estimate_methods(model), highlight=highlight, cached=False), lora_chart(*lora, cached=False)]))
+"""
+
+
+def test_a_state_renders_the_same_bytes_whatever_was_drawn_before() -> None:
+    """The VRAM and LoRA charts keep their figure between states; no state may leak into the next."""
+    vram = [vram_chart(estimate_methods(model), highlight=highlight, cached=False) for model, highlight in VRAM_STATES]
+    lora = [lora_chart(*state, cached=False) for state in LORA_STATES]
+    assert vram[0] == vram[-1] and len(set(vram)) == 3
+    assert lora[0] == lora[-1] and len(set(lora)) == 3
+    # ... and the same bytes as a process that never drew anything else.
+    model, highlight = VRAM_STATES[1]
+    fresh = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS_RENDER, json.dumps([model, highlight, LORA_STATES[1]])],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert json.loads(fresh.stdout) == [vram[1], lora[1]]
 
 
 def test_ids_are_unique_within_and_across_charts(vram_svg: str) -> None:
