@@ -32,6 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -72,6 +73,7 @@ class Sample:
     runs_in_flight: bool = False  # a run was in flight when this request started or ended
     retry_after: str | None = None
     error: str | None = None
+    wait_ms: float = 0.0  # this generator's own delay before the request was on the wire
 
 
 @dataclass
@@ -101,23 +103,41 @@ class Student:
     nf4_block: int = 64
 
 
-async def timed(rec: Recorder, kind: str, request: Any, *, is_run: bool = False) -> httpx.Response | None:
-    """Send one request, record its latency and status; a transport error is recorded, not raised."""
+async def timed(
+    rec: Recorder, kind: str, send: Callable[..., Awaitable[httpx.Response]], url: str, *, is_run: bool = False, **kwargs: Any
+) -> httpx.Response | None:
+    """Send one request, record its latency and status; a transport error is recorded, not raised.
+
+    The latency runs from the moment the request is on the wire (httpcore's trace of the
+    body sent) to the response read: what this generator spent before sending (building
+    the request, waiting for its own busy event loop) is recorded apart as `wait_ms`, as it
+    is not the server's. Reading the response still waits for this loop, so a busy
+    generator still inflates the latencies (see its loop lag in the report).
+    """
+    sent_at: list[float] = []
+
+    async def trace(event: str, _info: dict[str, Any]) -> None:
+        if event == "http11.send_request_body.complete":
+            sent_at.append(time.perf_counter())
+
     if is_run:
         rec.runs_in_flight += 1
     busy_at_start = rec.runs_in_flight > 0
     start = time.perf_counter()
     try:
-        response: httpx.Response = await request
+        response: httpx.Response = await send(url, extensions={"trace": trace}, **kwargs)
     except httpx.HTTPError as exc:
         rec.samples.append(Sample(kind, None, (time.perf_counter() - start) * 1000, busy_at_start, error=type(exc).__name__))
         return None
     finally:
         if is_run:
             rec.runs_in_flight -= 1
-    ms = (time.perf_counter() - start) * 1000
+    end = time.perf_counter()
+    on_the_wire = sent_at[0] if sent_at else start
     busy = busy_at_start or rec.runs_in_flight > 0
-    rec.samples.append(Sample(kind, response.status_code, ms, busy, response.headers.get("retry-after")))
+    rec.samples.append(
+        Sample(kind, response.status_code, (end - on_the_wire) * 1000, busy, response.headers.get("retry-after"), wait_ms=(on_the_wire - start) * 1000)
+    )
     return response
 
 
@@ -162,31 +182,31 @@ async def act(student: Student, chapter: Chapter, rec: Recorder) -> None:
     rng, client = student.rng, student.client
     action = rng.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
     if action == "page":
-        await timed(rec, "page", client.get(f"/chapters/{CHAPTER}"))
+        await timed(rec, "page", client.get, f"/chapters/{CHAPTER}")
     elif action == "index":
-        await timed(rec, "index", client.get("/"))
+        await timed(rec, "index", client.get, "/")
     elif action == "fragment":
         instrument, state = move_a_slider(student, chapter)
         params = {f"{instrument}.{key}": value for key, value in state.items()}
-        response = await timed(rec, "fragment", client.get(f"/chapters/{CHAPTER}/instruments/{instrument}", params=params, headers=HX))
+        response = await timed(rec, "fragment", client.get, f"/chapters/{CHAPTER}/instruments/{instrument}", params=params, headers=HX)
         pending = CHART_PENDING.search(response.text) if response is not None else None
         if pending:  # as the browser does: the numbers first, then the chart they are waiting for
-            await timed(rec, "chart", client.get(html.unescape(pending.group(1)), headers=HX))
+            await timed(rec, "chart", client.get, html.unescape(pending.group(1)), headers=HX)
     elif action == "instrument-json":
         instrument, state = move_a_slider(student, chapter)
         if instrument == "lora-counter":
             if rng.random() < 0.5:
-                request = client.get("/api/instruments/lora/matrix", params={k: state[k] for k in ("d_in", "d_out", "r")})
+                url, params = "/api/instruments/lora/matrix", {k: state[k] for k in ("d_in", "d_out", "r")}
             else:
-                request = client.get("/api/instruments/lora/model", params={k: state[k] for k in ("model", "r", "targets")})
+                url, params = "/api/instruments/lora/model", {k: state[k] for k in ("model", "r", "targets")}
         elif instrument == "vram-fit":
-            request = client.get("/api/instruments/vram", params=state)
+            url, params = "/api/instruments/vram", state
         else:
-            request = client.get("/api/instruments/nf4", params=state)
-        await timed(rec, "instrument-json", request)
+            url, params = "/api/instruments/nf4", state
+        await timed(rec, "instrument-json", client.get, url, params=params)
     elif action == "answer":
         exercise = rng.choice(EXERCISES)
-        response = await timed(rec, "answer", client.post(f"/api/exercises/{exercise}/check", json={"answer": rng.choice(ANSWERS)}))
+        response = await timed(rec, "answer", client.post, f"/api/exercises/{exercise}/check", json={"answer": rng.choice(ANSWERS)})
         if response is None:
             rec.answers_unknown += 1
         elif response.status_code == 200:
@@ -194,13 +214,13 @@ async def act(student: Student, chapter: Chapter, rec: Recorder) -> None:
     else:
         slow = rng.random() < SLOW_RUN_SHARE
         code = SLOW_SNIPPET if slow else rng.choice(chapter.snippets)
-        await timed(rec, "run-slow" if slow else "run", client.post("/api/run", json={"code": code}), is_run=True)
+        await timed(rec, "run-slow" if slow else "run", client.post, "/api/run", json={"code": code}, is_run=True)
 
 
 async def play(student: Student, chapter: Chapter, rec: Recorder, start_at: float, deadline: float, think: tuple[float, float]) -> None:
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     # Opening the chapter is the first thing anyone does; counted apart from later views.
-    await timed(rec, "page-arrival", student.client.get(f"/chapters/{CHAPTER}"))
+    await timed(rec, "page-arrival", student.client.get, f"/chapters/{CHAPTER}")
     while time.monotonic() < deadline:
         await act(student, chapter, rec)
         pause = student.rng.uniform(*think)
@@ -214,7 +234,7 @@ async def burst(students: list[Student], chapter: Chapter, rec: Recorder, at: fl
     await asyncio.sleep(max(0.0, at - time.monotonic()))
     code = chapter.snippets[0]
     began = time.monotonic()
-    await asyncio.gather(*(timed(rec, "run-burst", s.client.post("/api/run", json={"code": code}), is_run=True) for s in students))
+    await asyncio.gather(*(timed(rec, "run-burst", s.client.post, "/api/run", json={"code": code}, is_run=True) for s in students))
     rec.burst_window = (began, time.monotonic())
 
 
@@ -395,13 +415,19 @@ def generator_lag_note(rec: Recorder) -> str:
     if not rec.loop_lag_ms:
         return "load generator loop lag: not measured"
     lags = [lag for _, lag in rec.loop_lag_ms]
-    note = f"load generator's own event-loop lag: p50 {statistics.median(lags):.1f} ms, p99 {percentile(lags, 99):.1f} ms, max {max(lags):.1f} ms"
+    note = f"load generator's own event-loop lag (a response waits for it, so it is in the latencies below): p50 {statistics.median(lags):.1f} ms, p99 {percentile(lags, 99):.1f} ms, max {max(lags):.1f} ms"
     if rec.burst_window:
         start, end = rec.burst_window
         during = [lag for at, lag in rec.loop_lag_ms if start <= at <= end]
         if during:
             note += f"; during the Run burst ({(end - start) * 1000:.0f} ms) max {max(during):.1f} ms"
-    return note + " (included in every latency below)"
+    waits = [s.wait_ms for s in rec.samples if s.status is not None]
+    if waits:
+        note += (
+            f"\nthis generator's delay before a request was on the wire (not counted below): "
+            f"p50 {statistics.median(waits):.1f} ms, p99 {percentile(waits, 99):.1f} ms, max {max(waits):.1f} ms"
+        )
+    return note
 
 
 @dataclass
