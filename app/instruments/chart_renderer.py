@@ -9,7 +9,10 @@ instrument's first state, which every page view shows) are never evicted, so a
 slider storm cannot push them out and make a page wait.
 
 Waiting is async only: a caller on the event loop awaits the render; nothing
-here ever blocks a thread on the renderer.
+here ever blocks a thread on the renderer. If the renderer process dies (killed
+for memory, say), the next chart starts a fresh one and is drawn by it; a
+renderer that keeps dying is restarted at most once every RESTART_INTERVAL_S,
+and meanwhile charts are None (the page says it could not draw them).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from app.instruments.charts import ChartKey, render_chart
 
@@ -31,6 +36,7 @@ log = logging.getLogger(__name__)
 RENDER_TIMEOUT_S = 30.0
 PR_SET_PDEATHSIG = 1
 RENDERER_NICENESS = 10  # a late chart is fine; a late page, answer or 429 is not
+RESTART_INTERVAL_S = 5.0
 
 
 def prepare_renderer_process(parent_pid: int) -> None:
@@ -57,6 +63,8 @@ class ChartRenderer:
         # Re-entrant: a future that is already done runs _finish inside add_done_callback.
         self._lock = threading.RLock()
         self._executor: ProcessPoolExecutor | None = None
+        self._generation = 0  # how many renderer pools were started
+        self._restarted_at = -RESTART_INTERVAL_S
 
     def start(self) -> None:
         # spawn, not fork: the server has threads, and a forked copy of them is unsafe.
@@ -64,6 +72,21 @@ class ChartRenderer:
         self._executor = ProcessPoolExecutor(
             self._processes, mp_context=context, initializer=prepare_renderer_process, initargs=(os.getpid(),)
         )
+        self._generation += 1
+
+    def _restart(self, broken_generation: int) -> bool:
+        """Replace a renderer that died; False when one was started too recently to try again."""
+        with self._lock:
+            if self._generation != broken_generation:
+                return True  # another caller already replaced it
+            now = time.monotonic()
+            if self._executor is None or now - self._restarted_at < RESTART_INTERVAL_S:
+                return False
+            log.warning("the chart renderer process died; starting a new one")
+            self._restarted_at = now
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self.start()
+            return True
 
     def close(self) -> None:
         if self._executor is not None:
@@ -135,10 +158,21 @@ class ChartRenderer:
                 drawn = self._done.pop(chart, None)
                 if drawn is not None:
                     self._kept[chart] = drawn
+        for attempt in (1, 2):
+            generation = self._generation
+            try:
+                return await self._await_render(chart)
+            except BrokenProcessPool:
+                if attempt == 2 or not self._restart(generation):
+                    log.error("chart %s could not be rendered: the renderer process died", chart[0])
+                    return None
+        return None  # not reached: the second attempt returns
+
+    async def _await_render(self, chart: ChartKey) -> str | None:
         future = self._join(chart)
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), RENDER_TIMEOUT_S)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, BrokenProcessPool):
             raise
         except Exception:
             log.exception("chart %s could not be rendered", chart[0])

@@ -108,10 +108,7 @@ class RunnerPool:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        while self._spares:
-            spare = self._spares.popleft()
-            spare.kill()
-            spare.close()
+        self._drop_spares()
         await self._template.stop()
 
     async def __aenter__(self) -> Self:
@@ -205,6 +202,9 @@ class RunnerPool:
         exit_info = await self._last_word(run, _EXIT_TIMEOUT_S)
         run.kill()
         run.close()
+        if status is None and exit_info is None and await self._template_died(run.template_pid):
+            # The template died and took this spare with it: not the snippet's doing.
+            raise _SpareFailed("the sandbox template died during the run")
         return _result_without_frame(status, exit_info, elapsed_ms, self.limits)
 
     async def _until_ready(self, run: SpawnedRun, channel: Channel) -> None:
@@ -247,9 +247,28 @@ class RunnerPool:
     # -- spares and the template ---------------------------------------------
 
     async def _take_spare(self) -> SpawnedRun:
-        if self._spares:
-            return self._spares.popleft()
+        while self._spares:
+            spare = self._spares.popleft()
+            if self._template.alive and spare.template_pid == self._template.pid:
+                return spare
+            spare.kill()  # forked by a template that died: it dies with it
+            spare.close()
         return await self._spawn()
+
+    def _drop_spares(self) -> None:
+        while self._spares:
+            spare = self._spares.popleft()
+            spare.kill()
+            spare.close()
+
+    async def _template_died(self, template_pid: int, within_s: float = 1.0) -> bool:
+        """Whether that template is gone (a new one may have replaced it), giving its exit a moment to show."""
+        deadline = time.monotonic() + within_s
+        while self._template.alive and self._template.pid == template_pid:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
 
     async def _keep_spares(self) -> None:
         assert self._refill_wanted is not None

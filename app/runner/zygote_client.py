@@ -44,6 +44,7 @@ class SpawnedRun:
     pidfd: int  # the snippet's process: pid 1 of its namespace, so killing it kills all of it
     data: socket.socket  # to and from the snippet's process (untrusted)
     status: socket.socket  # from the template: how the process ended
+    template_pid: int  # the template that forked it: the run dies with that template
     status_channel: Channel = field(init=False)
 
     def __post_init__(self) -> None:
@@ -177,7 +178,8 @@ class TemplateProcess:
         data, status = socket.socket(fileno=fds[0]), socket.socket(fileno=fds[1])
         data.setblocking(False)
         status.setblocking(False)
-        return SpawnedRun(pid=int(reply["pid"]), pidfd=fds[2], data=data, status=status)
+        assert self._process is not None
+        return SpawnedRun(pid=int(reply["pid"]), pidfd=fds[2], data=data, status=status, template_pid=self._process.pid)
 
     def _mark_dead(self) -> None:
         if self._ctl is not None:

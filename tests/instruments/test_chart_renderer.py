@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -83,3 +86,24 @@ def test_keeping_a_chart_already_drawn_pins_it(renderer: ChartRenderer) -> None:
 
 def test_a_chart_that_cannot_be_drawn_is_none(renderer: ChartRenderer) -> None:
     assert asyncio.run(renderer.render(("no-such-chart", ()))) is None
+
+
+def test_a_dead_renderer_process_is_replaced_and_the_chart_drawn() -> None:
+    before = {child.pid for child in multiprocessing.active_children()}
+    charts = ChartRenderer()
+    charts.start()
+    try:
+        assert asyncio.run(charts.render(lora_chart_key(256, 256, 2)))  # the process is up
+        renderers = [child.pid for child in multiprocessing.active_children() if child.pid not in before]
+        assert renderers
+        for pid in renderers:
+            os.kill(pid, signal.SIGKILL)  # as the OOM killer would
+        svg = asyncio.run(charts.render(lora_chart_key(256, 256, 3)))
+        assert svg == lora_chart(256, 256, 3, cached=False)
+        # A renderer that dies again at once is not restarted in a loop: the chart is None for now.
+        for child in multiprocessing.active_children():
+            if child.pid not in before and child.pid not in renderers:
+                os.kill(child.pid, signal.SIGKILL)
+        assert asyncio.run(charts.render(lora_chart_key(256, 256, 4))) is None
+    finally:
+        charts.close()
