@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     static_dir: Path = PROJECT_ROOT / "static"
     data_dir: Path = Field(default=PROJECT_ROOT / "var", description="SQLite file and the generated secret key live here")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
+    database_busy_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="SQLite: how long a query waits for another's lock before the student is told to try again"
+    )
     secret_key: str | None = Field(default=None, description="signs the learner cookie; default: generated once into data_dir")
     cookie_secure: bool = False
 

@@ -44,7 +44,7 @@ def runner_limits(settings: Settings) -> RunnerLimits:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     library = ChapterLibrary(settings.content_dir, build_markdown(INSTRUMENT_CATALOG))
-    store = ProgressStore(settings.resolved_database_url())
+    store = ProgressStore(settings.resolved_database_url(), busy_timeout_s=settings.database_busy_timeout_s)
     pool = RunnerPool(
         runner_limits(settings),
         concurrency=settings.runner_workers,

@@ -2,11 +2,18 @@
 
 SQLite by default (WAL mode, so readers never block the writer); any SQLAlchemy URL
 works, so PostgreSQL is a setting away. Pure persistence: no HTTP, no grading.
+
+A database that fails (locked past the busy timeout, disk full, a damaged file, a
+server gone) raises `StoreUnavailable` with a sentence for the student: what was not
+done, and that nothing half-done was kept (each write is one transaction).
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +33,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.errors import Unavailable
+
+log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
@@ -68,30 +80,46 @@ class ExerciseRecord:
     attempts: int
 
 
-def _enable_sqlite_wal(engine: Engine) -> None:
+class StoreUnavailable(Unavailable):
+    """The progress database refused a read or a write."""
+
+
+@contextmanager
+def _unavailable_as(message: str) -> Iterator[None]:
+    try:
+        yield
+    except SQLAlchemyError as error:
+        log.error("progress store failed: %s", getattr(error, "orig", None) or error)
+        raise StoreUnavailable(message) from error
+
+
+UNAVAILABLE = "the progress database is not available right now"
+
+
+def _enable_sqlite_wal(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
 
 class ProgressStore:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, busy_timeout_s: float = 10.0) -> None:
         url = make_url(database_url)
         self.is_sqlite = url.get_backend_name() == "sqlite"
         if self.is_sqlite and url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url, pool_pre_ping=True)
         if self.is_sqlite:
-            _enable_sqlite_wal(self.engine)
+            _enable_sqlite_wal(self.engine, busy_timeout_s)
         metadata.create_all(self.engine)
 
     def record_attempt(self, learner_id: str, exercise_id: str, answer: str, verdict: str) -> Attempt:
         attempt = Attempt(exercise_id=exercise_id, answer=answer, verdict=verdict, created_at=time.time())
-        with self.engine.begin() as connection:
+        with _unavailable_as(f"Your answer could not be saved: {UNAVAILABLE}, and nothing was recorded. Please try again in a moment."), self.engine.begin() as connection:
             connection.execute(
                 attempts.insert().values(
                     learner_id=learner_id,
@@ -104,7 +132,7 @@ class ProgressStore:
         return attempt
 
     def record_reveal(self, learner_id: str, exercise_id: str) -> None:
-        with self.engine.begin() as connection:
+        with _unavailable_as(f"The worked solution could not be opened: {UNAVAILABLE}. Please try again in a moment."), self.engine.begin() as connection:
             exists = connection.execute(
                 select(reveals.c.learner_id).where(reveals.c.learner_id == learner_id, reveals.c.exercise_id == exercise_id)
             ).first()
@@ -115,7 +143,7 @@ class ProgressStore:
         """Per exercise the learner has attempted: last attempt, ever solved, revealed, count."""
         if not exercise_ids:
             return {}
-        with self.engine.connect() as connection:
+        with _unavailable_as(f"Your saved answers could not be read: {UNAVAILABLE}."), self.engine.connect() as connection:
             summary = connection.execute(
                 select(
                     attempts.c.exercise_id,
@@ -152,12 +180,12 @@ class ProgressStore:
         query = select(func.count()).select_from(attempts)
         if learner_id is not None:
             query = query.where(attempts.c.learner_id == learner_id)
-        with self.engine.connect() as connection:
+        with _unavailable_as(f"Attempts could not be counted: {UNAVAILABLE}."), self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
     def reset(self, learner_id: str) -> int:
         """Forget everything a learner did; returns how many attempts were removed."""
-        with self.engine.begin() as connection:
+        with _unavailable_as(f"Your progress could not be reset: {UNAVAILABLE}, and nothing was removed. Please try again in a moment."), self.engine.begin() as connection:
             removed = connection.execute(delete(attempts).where(attempts.c.learner_id == learner_id)).rowcount
             connection.execute(delete(reveals).where(reveals.c.learner_id == learner_id))
         return int(removed or 0)
@@ -165,9 +193,9 @@ class ProgressStore:
     def healthy(self) -> bool:
         try:
             with self.engine.connect() as connection:
-                connection.execute(select(1))
+                connection.execute(select(attempts.c.id).limit(1))  # touches the file, not just a connection
             return True
-        except Exception:
+        except SQLAlchemyError:
             return False
 
     def close(self) -> None:

@@ -16,8 +16,28 @@ from fastapi import Request
 
 from app.content.model import Chapter
 from app.exercises.progress import ExerciseState, chapter_progress, chapter_states
+from app.storage import ExerciseRecord, StoreUnavailable
 from app.web.instrument_views import InstrumentView, drawn, initial_view
 from app.web.state import AppState
+
+
+PROGRESS_UNAVAILABLE = (
+    "Your saved answers could not be loaded just now, so the exercises show none of them. "
+    "The chapter works as usual, but answers cannot be saved until the database is back."
+)
+
+
+async def saved_records(state: AppState, learner_id: str | None, exercise_ids: list[str]) -> tuple[dict[str, ExerciseRecord], str | None]:
+    """The learner's saved attempts, or none and a note to show when the database cannot be read.
+
+    A page without its progress is still a page worth reading; only writes must fail loudly.
+    """
+    if not learner_id:
+        return {}, None
+    try:
+        return await asyncio.to_thread(state.store.records, learner_id, exercise_ids), None
+    except StoreUnavailable:
+        return {}, PROGRESS_UNAVAILABLE
 
 
 def exercise_numbers(chapter: Chapter) -> dict[str, str]:
@@ -34,7 +54,7 @@ async def chapter_context(
     snippet_runs: dict[str, Any] | None = None,
     instrument_views: dict[str, InstrumentView] | None = None,
 ) -> dict[str, Any]:
-    records = await asyncio.to_thread(state.store.records, learner_id, [e.id for e in chapter.exercises]) if learner_id else {}
+    records, progress_unavailable = await saved_records(state, learner_id, [e.id for e in chapter.exercises])
     previous_chapter, next_chapter = state.library.neighbours(chapter)
     # Drawn and kept at startup, so normally no wait; drawn now if the renderer had to restart.
     views = {
@@ -49,8 +69,9 @@ async def chapter_context(
         "next_chapter": next_chapter,
         "exercise_numbers": exercise_numbers(chapter),
         "exercise_states": {**chapter_states(chapter, records), **(exercise_states or {})},
-        "progress": chapter_progress(chapter, records) if learner_id else None,
+        "progress": chapter_progress(chapter, records) if learner_id and not progress_unavailable else None,
         "snippet_runs": snippet_runs or {},
+        "progress_unavailable": progress_unavailable,
         "instrument_views": views,
         "chart_url": None,  # whole pages carry their charts inline
         "runner_status": state.runner.isolation,

@@ -17,6 +17,7 @@ from app.content.model import Chapter, Exercise
 from app.errors import BadInput, NotFound
 from app.exercises.grading import Grade, grade_answer
 from app.exercises.progress import ExerciseState, state_after_grade
+from app.storage import StoreUnavailable
 from app.web.chapter_page import chapter_context
 from app.web.errors import api_errors
 from app.web.forms import Text, read_form
@@ -77,10 +78,13 @@ async def submit_answer(slug: str, exercise_id: str, request: Request, state: Ap
     form = await read_form(request)
     answer = form.get("answer", "")
     learner_id, is_new = state.learners.ensure(request)
-    record = (await asyncio.to_thread(state.store.records, learner_id, [exercise.id])).get(exercise.id) if not is_new else None
+    try:
+        record = (await asyncio.to_thread(state.store.records, learner_id, [exercise.id])).get(exercise.id) if not is_new else None
+    except StoreUnavailable:
+        record = None  # saving the answer below fails too, with the message that matters here
     try:
         grade = await check_answer(state, learner_id, exercise, answer)
-    except BadInput as refused:
+    except (BadInput, StoreUnavailable) as refused:
         if is_htmx(request):
             raise  # the error handler answers with a fragment shown in place
         refused_state = ExerciseState(answer=None, verdict=None, feedback="", show_solution=False, error=refused.message)
@@ -105,7 +109,7 @@ async def reveal_solution(slug: str, exercise_id: str, request: Request, state: 
     return await respond(request, state, chapter, exercise, exercise_state, learner_id, False)
 
 
-@router.post("/api/exercises/{exercise_id}/check", response_model=CheckResponse, tags=["exercises"], responses=api_errors(404, 413, 422))
+@router.post("/api/exercises/{exercise_id}/check", response_model=CheckResponse, tags=["exercises"], responses=api_errors(404, 413, 422, 503))
 async def check_exercise(exercise_id: str, body: CheckRequest, request: Request, state: AppState = Depends(app_state)) -> Response:
     """Grade an answer. The worked solution is included once the answer is correct."""
     found = state.library.find_exercise(exercise_id)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from app.content.plugins.highlight import pygments_css
 from app.errors import NotFound
 from app.exercises.progress import chapter_progress
-from app.web.chapter_page import chapter_context
+from app.web.chapter_page import chapter_context, saved_records
 from app.web.htmx import render
 from app.web.instrument_views import view_from_pairs
 from app.web.state import AppState, app_state
@@ -30,14 +30,17 @@ async def index(request: Request, state: AppState = Depends(app_state)) -> HTMLR
     learner = state.learners.read(request)
     chapters = state.library.chapters()
     entries = []
+    unavailable = None
     for chapter in chapters:
         progress = None
         if chapter.exercises:
-            records = await asyncio.to_thread(state.store.records, learner, [e.id for e in chapter.exercises]) if learner else {}
-            progress = chapter_progress(chapter, records)
+            records, note = await saved_records(state, learner, [e.id for e in chapter.exercises])
+            unavailable = unavailable or note
+            progress = None if note else chapter_progress(chapter, records)
         entries.append({"chapter": chapter, "progress": progress})
     volume = chapters[0].volume if chapters else 2
-    return render(request, state.templates, "index.html", {"chapters": entries, "volume": volume})
+    context = {"chapters": entries, "volume": volume, "progress_unavailable": unavailable}
+    return render(request, state.templates, "index.html", context)
 
 
 @router.get("/chapters/{slug}", response_class=HTMLResponse)
