@@ -356,6 +356,21 @@ def tree_cpu_s(root: int) -> float:
     return total / ticks
 
 
+def own_cpu_s(pid: int) -> float:
+    """CPU seconds of one process alone: for the server, its event loop (and its DB threads)."""
+    return sum(int(value) for value in _stat_fields(pid)[11:13]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(server: int) -> dict[str, float]:
+    """CPU seconds so far: the server's tree, the server process alone, this generator."""
+    return {"server": tree_cpu_s(server), "event_loop": own_cpu_s(server), "generator": self_cpu_s()}
+
+
+def cpu_used(before: dict[str, float], server: int) -> dict[str, float]:
+    after = cpu_snapshot(server)
+    return {part: after[part] - before[part] for part in before}
+
+
 def server_pid(base: str) -> int:
     """The pid of the `textbook serve` child that bench.server.running_server started for `base`."""
     port = base.rsplit(":", 1)[1].encode()
@@ -489,6 +504,11 @@ def report(rec: Recorder, elapsed: float, attempts_in_db: int, students: int, cp
             f"CPU over the run: server tree {cpu['server']:.1f} s ({100 * cpu['server'] / elapsed / cores:.0f}% of {cores} cores), "
             f"this load generator {cpu['generator']:.1f} s ({100 * cpu['generator'] / elapsed / cores:.0f}%) - they share the machine"
         )
+        if "event_loop" in cpu:
+            print(
+                f"  of the server tree, the web server process itself (event loop + database threads): {cpu['event_loop']:.1f} s "
+                f"({100 * cpu['event_loop'] / elapsed:.0f}% of one core); the rest is the runner's sandboxes and the chart renderer"
+            )
     print(generator_lag_note(rec))
     print()
     print(kind_table(rec))
@@ -516,11 +536,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"machine before: {machine_note()}")
         with running_server(data_dir, TEXTBOOK_SECRET_KEY="load-test-secret") as base:
             pid = server_pid(base)
-            server_before, generator_before = tree_cpu_s(pid), self_cpu_s()
+            cpu_before = cpu_snapshot(pid)
             rec, elapsed = asyncio.run(
                 drive(base, args.students, args.duration, seed=args.seed, think=(args.think_min, args.think_max), with_burst=not args.no_burst, warm=args.warm)
             )
-            cpu = {"server": tree_cpu_s(pid) - server_before, "generator": self_cpu_s() - generator_before}
+            cpu = cpu_used(cpu_before, pid)
         # Counted after the server stopped, from its file: what a restart would find.
         attempts = count_attempts(data_dir)
     print(f"machine after:  {machine_note()}")

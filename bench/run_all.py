@@ -110,12 +110,12 @@ def bench_memory(students: int, duration: float) -> dict[str, Any]:
             idle_processes = len(load.process_tree(pid))
             sampler = RssSampler(pid)
             sampler.start()
-            server_cpu, generator_cpu = load.tree_cpu_s(pid), load.self_cpu_s()
+            cpu_before = load.cpu_snapshot(pid)
             try:
                 rec, elapsed = asyncio.run(load.drive(base, students, duration))
             finally:
                 sampler.stop()
-            cpu = {"server": load.tree_cpu_s(pid) - server_cpu, "generator": load.self_cpu_s() - generator_cpu}
+            cpu = load.cpu_used(cpu_before, pid)
             after_kb = load.tree_rss_kb(pid)
             after_pss_kb = load.tree_pss_kb(pid)
         attempts = load.count_attempts(data_dir)
