@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.e2e.support import CHAPTER, E2E, SWAP_TIMEOUT_MS, assert_same_document, mark_document
@@ -81,7 +83,7 @@ def test_controls_work_from_the_keyboard(page: Page) -> None:
     page.keyboard.press("Tab")
     expect(page.locator(".skip-link")).to_be_focused()
     page.keyboard.press("Enter")
-    assert page.url.endswith("#main")
+    expect(page).to_have_url(re.compile(r"#main$"))  # waits: the fragment navigation lands a moment later
     expect(page.locator("main")).to_be_focused()
 
     # An answer: type and press Enter.
