@@ -18,7 +18,7 @@ from app.errors import BadInput, NotFound
 from app.exercises.grading import Grade, grade_answer
 from app.exercises.progress import ExerciseState, state_after_grade
 from app.storage import StoreUnavailable
-from app.web.chapter_page import chapter_context
+from app.web.chapter_page import chapter_context, saved_records
 from app.web.errors import api_errors
 from app.web.forms import Text, read_form
 from app.web.htmx import is_htmx, render
@@ -78,10 +78,9 @@ async def submit_answer(slug: str, exercise_id: str, request: Request, state: Ap
     form = await read_form(request)
     answer = form.get("answer", "")
     learner_id, is_new = state.learners.ensure(request)
-    try:
-        record = (await asyncio.to_thread(state.store.records, learner_id, [exercise.id])).get(exercise.id) if not is_new else None
-    except StoreUnavailable:
-        record = None  # saving the answer below fails too, with the message that matters here
+    # Unreadable progress is not this request's failure: saving the answer below fails too, with the message that matters.
+    records, _ = await saved_records(state, learner_id, [exercise.id]) if not is_new else ({}, None)
+    record = records.get(exercise.id)
     try:
         grade = await check_answer(state, learner_id, exercise, answer)
     except (BadInput, StoreUnavailable) as refused:
