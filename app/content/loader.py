@@ -1,4 +1,9 @@
-"""Discover chapters under content/, render them once, and rebuild one when its file changes."""
+"""Discover chapters under content/, render them once, and rebuild one when its file changes.
+
+An edit that introduces problems never takes a chapter that loaded cleanly offline:
+students keep the last clean version while the problems are logged, reported by
+`problems()` (and so `textbook check` and `/healthz`), until the file is fixed.
+"""
 
 from __future__ import annotations
 
@@ -84,8 +89,9 @@ def load_chapter(path: Path, md: MarkdownIt, display_path: str | None = None) ->
 @dataclass(frozen=True)
 class _Entry:
     mtime_ns: int
-    chapter: Chapter | None
-    problems: tuple[Problem, ...]
+    chapter: Chapter | None  # what is served: the file as it is, or its last clean version
+    problems: tuple[Problem, ...]  # of the file as it is now
+    clean: bool = False  # the served chapter loaded without problems
 
 
 class ChapterLibrary:
@@ -119,14 +125,20 @@ class ChapterLibrary:
         with self._lock:
             entry = self._entries.get(path)
             if entry is None or entry.mtime_ns != mtime:
-                chapter, problems = load_chapter(path, self._md, self._display(path))
-                if chapter is not None:
-                    chapter = replace(chapter, mtime_ns=mtime)
-                for problem in problems:
-                    log.warning("content problem: %s", problem)
-                entry = _Entry(mtime, chapter, tuple(problems))
+                entry = self._reload(path, mtime, entry)
                 self._entries[path] = entry
         return entry
+
+    def _reload(self, path: Path, mtime: int, previous: _Entry | None) -> _Entry:
+        chapter, problems = load_chapter(path, self._md, self._display(path))
+        for problem in problems:
+            log.warning("content problem: %s", problem)
+        if problems and previous is not None and previous.clean:
+            log.warning("%s: still serving its last clean version until these problems are fixed", self._display(path))
+            return _Entry(mtime, previous.chapter, tuple(problems), clean=True)
+        if chapter is not None:
+            chapter = replace(chapter, mtime_ns=mtime)
+        return _Entry(mtime, chapter, tuple(problems), clean=chapter is not None and not problems)
 
     def chapters(self) -> list[Chapter]:
         """Every chapter that builds, in volume and chapter order."""

@@ -53,3 +53,34 @@ def test_a_second_chapter_is_a_new_file(tmp_path: Path) -> None:
     assert previous is None and following is not None and following.slug == "compression"
     assert chapters[1].sections[0].number == "7.1"
     assert lib.problems() == []
+
+
+def touch(path: Path) -> None:
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+
+
+def test_a_broken_edit_keeps_the_last_clean_version_online(tmp_path: Path) -> None:
+    lib = library(tmp_path)
+    good = lib.chapter("fine-tuning")
+    assert good is not None and lib.problems() == []
+    path = tmp_path / "content" / "vol2" / "06-fine-tuning.md"
+    text = path.read_text()
+    for broken in (text.replace("---", "--", 1), text.replace("name: lora-counter", "name: no-such-instrument", 1)):
+        path.write_text(broken)
+        touch(path)
+        assert lib.chapter("fine-tuning") is good, "students keep the version that worked"
+        problems = lib.problems()
+        assert problems and all(p.path == "content/vol2/06-fine-tuning.md" for p in problems)
+    path.write_text(text.replace("title: Fine-tuning", "title: Fine-tuning, fixed"))
+    touch(path)
+    fixed = lib.chapter("fine-tuning")
+    assert fixed is not None and fixed.title == "Fine-tuning, fixed" and lib.problems() == []
+
+
+def test_a_chapter_that_never_loaded_cleanly_is_served_as_it_is(tmp_path: Path) -> None:
+    lib = library(tmp_path)
+    second = tmp_path / "content" / "vol2" / "07-compression.md"
+    second.write_text(SECOND.replace("## Bits per weight", "```instrument\nname: no-such-instrument\n```\n\n## Bits per weight"))
+    served = next(c for c in lib.chapters() if c.slug == "compression")
+    assert served.title == "Compression" and lib.problems()

@@ -66,7 +66,7 @@ def test_healthz_reports_version_and_parts(client: TestClient) -> None:
     body = client.get("/healthz").json()
     assert body["status"] == "ok"
     assert body["version"]
-    assert body["parts"]["content"] == {"ok": True, "chapters": 1}
+    assert body["parts"]["content"] == {"ok": True, "chapters": 1, "problems": 0}
     assert body["parts"]["database"]["ok"] is True
     assert body["parts"]["runner"]["level"] in ("full", "unsafe", "none")
 
@@ -119,4 +119,27 @@ def test_healthz_is_503_when_there_is_no_content(tmp_path) -> None:  # noqa: ANN
         response = empty.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "degraded"
-    assert response.json()["parts"]["content"] == {"ok": False, "chapters": 0}
+    assert response.json()["parts"]["content"] == {"ok": False, "chapters": 0, "problems": 0}
+
+
+def test_an_author_s_broken_edit_does_not_take_the_chapter_away_from_students(tmp_path) -> None:  # noqa: ANN001
+    import os
+    import shutil
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    content = tmp_path / "content"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "content", content)
+    settings = make_settings(tmp_path / "data", content_dir=content, runner_workers=1)
+    with TestClient(create_app(settings)) as live:
+        assert live.get("/chapters/fine-tuning").status_code == 200
+        path = content / "vol2" / "06-fine-tuning.md"
+        path.write_text(path.read_text().replace("---", "--", 1))  # front matter no longer closes
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        page = live.get("/chapters/fine-tuning")
+        assert page.status_code == 200 and "LoRA" in page.text
+        assert live.post("/api/exercises/full-ft-memory/check", json={"answer": "112 GB"}).json()["verdict"] == "correct"
+        health = live.get("/healthz")
+        assert health.status_code == 200 and health.json()["parts"]["content"]["problems"] >= 1

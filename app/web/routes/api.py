@@ -98,7 +98,8 @@ async def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
         "status": "ok" if ok else "degraded",
         "version": state.version,
         "parts": {
-            "content": {"ok": bool(chapters), "chapters": len(chapters)},
+            # Problems in a file being edited: its last clean version is still served (see ChapterLibrary).
+            "content": {"ok": bool(chapters), "chapters": len(chapters), "problems": len(state.library.problems())},
             "database": {"ok": database_ok, "backend": "sqlite" if state.store.is_sqlite else state.store.engine.dialect.name},
             "runner": runner,
         },
