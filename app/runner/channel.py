@@ -1,8 +1,10 @@
 """asyncio readers for a run's two sockets.
 
 `Channel` reads a run's sockets. On the data socket the peer is the snippet's
-own process and so untrusted: frames are size-capped and EOF is an answer, not
-an error. The status socket carries one frame from the template: the exit status.
+own process and so untrusted: frames are size-capped, decoded by the bounded
+parser (in a worker thread when large, so the event loop keeps serving), and
+EOF is an answer, not an error. The status socket carries one frame from the
+template process: the exit status.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import collections
 import socket
 from typing import Any
 
-from .wire import FrameDecoder
+from .wire import FrameDecoder, decode_body
+
+OFF_LOOP_BYTES = 64 * 1024  # frames larger than this are decoded in a thread
 
 
 async def wait_readable(fd: int) -> None:
@@ -27,25 +31,32 @@ async def wait_readable(fd: int) -> None:
 
 
 class Channel:
-    """Frames from a socket whose peer is untrusted: size-capped, EOF-aware."""
+    """Frames from a socket whose peer is untrusted: size-capped, bounded, EOF-aware.
+
+    `next()` must not be cancelled while it decodes (a frame would be lost);
+    callers that need a deadline wrap it in a task and wait on that.
+    """
 
     def __init__(self, sock: socket.socket, max_frame: int) -> None:
         self._sock = sock
         self._decoder = FrameDecoder(max_frame)
-        self._frames: collections.deque[dict[str, Any]] = collections.deque()
+        self._bodies: collections.deque[bytes] = collections.deque()
         self._eof = False
 
     async def next(self) -> dict[str, Any] | None:
-        """The next frame, or None once the peer has closed its end."""
-        while not self._frames:
+        """The next frame, or None once the peer has closed its end. FrameError if it is not one."""
+        while not self._bodies:
             if self._eof:
                 return None
             data = await self._receive()
             if not data:
                 self._eof = True
                 continue
-            self._frames.extend(self._decoder.feed(data))
-        return self._frames.popleft()
+            self._bodies.extend(self._decoder.feed_bodies(data))
+        body = self._bodies.popleft()
+        if len(body) > OFF_LOOP_BYTES:
+            return await asyncio.to_thread(decode_body, body)
+        return decode_body(body)
 
     async def _receive(self) -> bytes:
         try:

@@ -13,15 +13,12 @@ import asyncio
 import collections
 import math
 import os
-import signal
 import time
 from collections.abc import Sequence
 from typing import Any, Self
 
 from .channel import Channel
 from .protocol import (
-    RUN_STATUSES,
-    Figure,
     InvalidRequest,
     IsolationReport,
     RunnerBusy,
@@ -31,11 +28,13 @@ from .protocol import (
     RunResult,
     SandboxUnavailable,
 )
+from .results import Ending, result_from_frame, result_without_frame
 from .wire import FrameError, FrameTooLarge, encode_frame
 from .zygote_client import SpawnedRun, TemplateDied, TemplateProcess
 
 _READY_TIMEOUT_S = 10.0  # a spare that is not sandboxed by then is discarded
-_EXIT_TIMEOUT_S = 2.0  # after its result, a run gets this long to exit before it is killed
+_EXIT_TIMEOUT_S = 2.0  # how long to wait for the template's word on how a run ended
+_MIN_CPU_CHECK_S = 0.05
 DEVICES = ("cpu",)
 
 
@@ -170,6 +169,8 @@ class RunnerPool:
             except _SpareFailed as exc:
                 failure = exc.message
             finally:
+                # Whatever happened, the process is killed and gone before its slot is free again.
+                await run.finish()
                 # Replace the spare only now: forking during the run would compete with it for CPU.
                 assert self._refill_wanted is not None
                 self._refill_wanted.set()
@@ -179,33 +180,75 @@ class RunnerPool:
         channel = Channel(run.data, self._max_frame)
         await self._until_ready(run, channel)
         started = time.perf_counter()
-        status: str | None = None
-        frame: dict[str, Any] | None = None
+        deadline = started + self.limits.wall_s
+        cpu_before = run.cpu_seconds() or 0.0
+        reply = asyncio.ensure_future(self._exchange(run, channel, request))
         try:
-            await asyncio.get_running_loop().sock_sendall(run.data, encode_frame({"code": request.code, "device": request.device}))
-            frame = await asyncio.wait_for(channel.next(), self.limits.wall_s)
-        except TimeoutError:
-            status = "timeout"
+            ending = await self._watch(run, reply, deadline, cpu_before)
+        finally:
+            await _cancelled(reply)
+        if ending != "done":
+            return await self._stopped(run, ending, started)
+        try:
+            frame = reply.result()
         except FrameTooLarge:
-            status = "output_limit"
+            return await self._stopped(run, "output_limit", started)
         except FrameError:
-            status = "garbled"
-        except OSError:
-            frame = None  # it closed its end: look at how it exited
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        if status is None and frame is not None:
-            self._background(self._retire(run))
-            return _result_from_frame(frame, elapsed_ms, self.limits)
-        if status is not None:
-            run.kill()
-            await run.wait_gone(_EXIT_TIMEOUT_S)  # return only once nothing of the run is left
+            return await self._stopped(run, "malformed", started)
+        if frame is not None:
+            run.kill()  # its result is in: nothing it does from now on may use the slot
+            return result_from_frame(frame, _ms_since(started), self.limits)
+        # It closed its end without a result: wait (within the limits) for the process to end.
+        exited = asyncio.ensure_future(run.wait_gone())
+        try:
+            ending = await self._watch(run, exited, deadline, cpu_before)
+        finally:
+            await _cancelled(exited)  # its reader on the pidfd must be gone before anyone else waits on it
+        if ending != "done":
+            return await self._stopped(run, ending, started)
+        elapsed_ms = _ms_since(started)
         exit_info = await self._last_word(run, _EXIT_TIMEOUT_S)
-        run.kill()
-        run.close()
-        if status is None and exit_info is None and await self._template_died(run.template_pid):
+        if exit_info is None and await self._template_died(run.template_pid):
             # The template died and took this spare with it: not the snippet's doing.
             raise _SpareFailed("the sandbox template died during the run")
-        return _result_without_frame(status, exit_info, elapsed_ms, self.limits)
+        return result_without_frame("exited", exit_info, elapsed_ms, self.limits)
+
+    async def _exchange(self, run: SpawnedRun, channel: Channel, request: RunRequest) -> dict[str, Any] | None:
+        """Send the code, read the one frame that answers it (None: the process closed its end)."""
+        try:
+            await asyncio.get_running_loop().sock_sendall(run.data, encode_frame({"code": request.code, "device": request.device}))
+        except OSError:
+            return None
+        return await channel.next()
+
+    async def _watch(self, run: SpawnedRun, task: asyncio.Future[Any], deadline: float, cpu_before: float) -> str:
+        """Wait for `task` within the wall-clock deadline and the CPU limit, both enforced here.
+
+        Returns "done", "timeout" or "cpu_limit". The CPU time is read from /proc
+        only when the run could have used it all by then (at most 1 + max_threads
+        CPU-seconds per second), so short runs never pay for the check.
+        """
+        limits = self.limits
+        while True:
+            now = time.perf_counter()
+            if now >= deadline:
+                return "done" if task.done() else "timeout"
+            wait_s = deadline - now
+            used = run.cpu_seconds()
+            if used is not None:
+                left = limits.cpu_s - (used - cpu_before)
+                if left <= 0:
+                    return "done" if task.done() else "cpu_limit"
+                wait_s = min(wait_s, max(left / (1 + limits.max_threads), _MIN_CPU_CHECK_S))
+            done, _ = await asyncio.wait({task}, timeout=wait_s)
+            if done:
+                return "done"
+
+    async def _stopped(self, run: SpawnedRun, ending: Ending, started: float) -> RunResult:
+        """Kill a run the pool stopped (or that broke the protocol) and say why."""
+        run.kill()
+        await run.wait_gone(_EXIT_TIMEOUT_S)  # its elapsed time ends when the process does
+        return result_without_frame(ending, None, _ms_since(started), self.limits)
 
     async def _until_ready(self, run: SpawnedRun, channel: Channel) -> None:
         """Wait for the sandboxed process to say it is ready for code."""
@@ -217,7 +260,6 @@ class RunnerPool:
             return
         run.kill()
         exit_info = await self._last_word(run, 1.0)
-        run.close()
         message = (ready or {}).get("message") or f"the sandboxed process died while starting ({exit_info})"
         raise _SpareFailed(str(message))
 
@@ -234,15 +276,6 @@ class RunnerPool:
             return await asyncio.wait_for(last_frame(), timeout_s)
         except (TimeoutError, FrameError):
             return None
-
-    async def _retire(self, run: SpawnedRun) -> None:
-        exited = False
-        try:
-            exited = await self._last_word(run, _EXIT_TIMEOUT_S) is not None
-        finally:
-            if not exited:
-                run.kill()
-            run.close()
 
     # -- spares and the template ---------------------------------------------
 
@@ -304,60 +337,15 @@ class RunnerPool:
         task.add_done_callback(self._tasks.discard)
 
 
-def _result_from_frame(frame: dict[str, Any], elapsed_ms: float, limits: RunnerLimits) -> RunResult:
-    """Build a result from the sandbox's frame without trusting its shape."""
-    status = frame.get("status")
-    stdout, stderr, raw_figures = frame.get("stdout"), frame.get("stderr"), frame.get("figures")
-    well_formed = (
-        frame.get("event") == "result"
-        and status in RUN_STATUSES
-        and isinstance(stdout, str)
-        and isinstance(stderr, str)
-        and isinstance(raw_figures, list)
-        and all(_is_figure(item) for item in raw_figures)
-    )
-    if not well_formed:
-        return _result_without_frame("garbled", None, elapsed_ms, limits)
-    figures = [Figure(mime=item["mime"], data=item["data"]) for item in raw_figures[: limits.max_figures]]
-    return RunResult(status=status, stdout=stdout, stderr=stderr, figures=figures, elapsed_ms=elapsed_ms)  # type: ignore[arg-type]
+async def _cancelled(task: asyncio.Future[Any]) -> None:
+    """Cancel `task` (if it is still running) and let its cleanup run before going on."""
+    if not task.done():
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
-def _is_figure(item: Any) -> bool:
-    return isinstance(item, dict) and item.get("mime") == "image/png" and isinstance(item.get("data"), str)
-
-
-def _result_without_frame(
-    status: str | None, exit_info: dict[str, Any] | None, elapsed_ms: float, limits: RunnerLimits
-) -> RunResult:
-    """Explain a run that produced no usable result frame."""
-    if status == "timeout":
-        return RunResult("timeout", "", f"stopped: the snippet ran longer than {limits.wall_s:g} s\n", [], elapsed_ms)
-    if status == "output_limit":
-        message = f"stopped: the snippet sent more output than the {limits.output_bytes}-byte limit\n"
-        return RunResult("output_limit", "", message, [], elapsed_ms)
-    if status == "garbled":
-        return RunResult("error", "", "the sandbox returned a malformed result (did the snippet write to it?)\n", [], elapsed_ms)
-    signal_number = (exit_info or {}).get("signal")
-    code = (exit_info or {}).get("code")
-    if isinstance(signal_number, int):
-        if signal_number == signal.SIGXCPU:
-            return RunResult("timeout", "", f"stopped: CPU time limit of {limits.cpu_s} s\n", [], elapsed_ms)
-        name = _signal_name(signal_number)
-        hint = {
-            signal.SIGSEGV: " (a crash in native code, e.g. through ctypes or very deep recursion)",
-            signal.SIGKILL: " (e.g. its CPU time or memory ran out)",
-        }.get(signal_number, "")
-        return RunResult("killed", "", f"the snippet's process was killed by {name}{hint}\n", [], elapsed_ms)
-    if isinstance(code, int):
-        return RunResult("error", "", f"the snippet's process exited (code {code}) before reporting a result\n", [], elapsed_ms)
-    return RunResult("killed", "", "the snippet's process vanished without a result\n", [], elapsed_ms)
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
 
 
 # -- blocking helpers for the CLI (`textbook check` runs every chapter snippet) --

@@ -241,7 +241,9 @@ def apply_rlimits(limits: RunnerLimits, base_vm: int, *, max_tasks: int | None) 
         resource.setrlimit(kind, (soft, soft if hard is None else hard))
 
     cap(resource.RLIMIT_AS, base_vm + _VM_SLACK + (limits.memory_mb << 20))
-    cap(resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 1)  # hard limit: SIGKILL
+    # The pool enforces cpu_s itself (pid 1 of a namespace ignores SIGXCPU); the hard limit's
+    # SIGKILL is a backstop with room for the setup's CPU time and the pool's polling.
+    cap(resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 2)
     cap(resource.RLIMIT_FSIZE, limits.scratch_mb << 20)
     cap(resource.RLIMIT_NOFILE, limits.max_open_files)
     cap(resource.RLIMIT_CORE, 0)

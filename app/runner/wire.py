@@ -1,18 +1,28 @@
 """Length-prefixed JSON frames: a 4-byte big-endian length, then a UTF-8 JSON object.
 
 The parent reads frames written by sandboxed code, so the decoder assumes
-nothing: it enforces a size cap before buffering and rejects anything that is
-not a JSON object.
+nothing: it enforces a size cap before buffering, and it parses with a bounded
+parser (nesting depth and number of values capped, strings scanned by the C
+scanner of the standard library) instead of `json.loads`, so a frame can cost
+neither deep recursion nor millions of objects. Any failure is a FrameError.
 """
 
 from __future__ import annotations
 
 import json
+import json.decoder
+import re
 import socket
 import struct
 from typing import Any
 
 HEADER = struct.Struct(">I")
+MAX_DEPTH = 8  # the deepest frame we send is the probe's facts: object > object > value
+MAX_VALUES = 1024  # every JSON value counts: a result frame has about 20
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_LITERALS = (("true", True), ("false", False), ("null", None))
 
 
 class FrameError(Exception):
@@ -29,35 +39,123 @@ def encode_frame(payload: dict[str, Any]) -> bytes:
 
 
 def decode_body(body: bytes) -> dict[str, Any]:
+    """One frame's body as a dict; FrameError for anything else, whatever the bytes are."""
     try:
-        value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise FrameError(f"not JSON: {exc}") from None
+        text = body.decode("utf-8")
+        value = _BoundedParser(text).document()
+    except FrameError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (untrusted bytes: every failure is the peer's)
+        raise FrameError(f"not JSON: {type(exc).__name__}") from None
     if not isinstance(value, dict):
         raise FrameError("frame is not a JSON object")
     return value
 
 
+class _BoundedParser:
+    """A JSON parser for untrusted input: depth and value count are capped, nothing recurses deeply."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.values = 0
+
+    def document(self) -> Any:
+        value = self._value(0)
+        self._skip()
+        if self.pos != len(self.text):
+            raise FrameError("not JSON: data after the value")
+        return value
+
+    def _skip(self) -> None:
+        self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+
+    def _value(self, depth: int) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise FrameError(f"frame has more than {MAX_VALUES} values")
+        self._skip()
+        char = self.text[self.pos : self.pos + 1]
+        if char == '"':
+            value, self.pos = json.decoder.scanstring(self.text, self.pos + 1, True)
+            return value
+        if char in ("{", "["):
+            if depth >= MAX_DEPTH:
+                raise FrameError(f"frame nests deeper than {MAX_DEPTH}")
+            return self._object(depth + 1) if char == "{" else self._array(depth + 1)
+        for word, value in _LITERALS:
+            if self.text.startswith(word, self.pos):
+                self.pos += len(word)
+                return value
+        match = _NUMBER.match(self.text, self.pos)
+        if match is None or match.end() == self.pos:
+            raise FrameError(f"not JSON: unexpected character at {self.pos}")
+        self.pos = match.end()
+        fraction, exponent = match.group(1), match.group(2)
+        return float(match.group()) if fraction or exponent else int(match.group())
+
+    def _expect(self, char: str) -> None:
+        self._skip()
+        if self.text[self.pos : self.pos + 1] != char:
+            raise FrameError(f"not JSON: expected {char!r} at {self.pos}")
+        self.pos += 1
+
+    def _peek(self, char: str) -> bool:
+        self._skip()
+        if self.text[self.pos : self.pos + 1] == char:
+            self.pos += 1
+            return True
+        return False
+
+    def _object(self, depth: int) -> dict[str, Any]:
+        self.pos += 1
+        result: dict[str, Any] = {}
+        if self._peek("}"):
+            return result
+        while True:
+            self._expect('"')
+            key, self.pos = json.decoder.scanstring(self.text, self.pos, True)
+            self._expect(":")
+            result[key] = self._value(depth)
+            if self._peek("}"):
+                return result
+            self._expect(",")
+
+    def _array(self, depth: int) -> list[Any]:
+        self.pos += 1
+        result: list[Any] = []
+        if self._peek("]"):
+            return result
+        while True:
+            result.append(self._value(depth))
+            if self._peek("]"):
+                return result
+            self._expect(",")
+
+
 class FrameDecoder:
-    """Incremental decoder: feed() bytes as they arrive, get whole frames back."""
+    """Incremental splitter: feed() bytes as they arrive, get whole frame bodies back."""
 
     def __init__(self, max_frame: int) -> None:
         self.max_frame = max_frame
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> list[dict[str, Any]]:
+    def feed_bodies(self, data: bytes) -> list[bytes]:
+        """Whole frame bodies, not yet decoded (large ones are decoded off the event loop)."""
         self._buffer += data
-        frames: list[dict[str, Any]] = []
+        bodies: list[bytes] = []
         while len(self._buffer) >= HEADER.size:
             (length,) = HEADER.unpack_from(self._buffer)
             if length > self.max_frame:
                 raise FrameTooLarge(f"frame of {length} bytes exceeds {self.max_frame}")
             if len(self._buffer) < HEADER.size + length:
                 break
-            body = bytes(self._buffer[HEADER.size : HEADER.size + length])
+            bodies.append(bytes(self._buffer[HEADER.size : HEADER.size + length]))
             del self._buffer[: HEADER.size + length]
-            frames.append(decode_body(body))
-        return frames
+        return bodies
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        return [decode_body(body) for body in self.feed_bodies(data)]
 
     @property
     def pending(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import socket
 import stat
@@ -46,31 +47,86 @@ class SpawnedRun:
     status: socket.socket  # from the template: how the process ended
     template_pid: int  # the template that forked it: the run dies with that template
     status_channel: Channel = field(init=False)
+    host_pid: int | None = field(init=False)  # its pid as this process sees it, to read its CPU time
+    closed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.status_channel = Channel(self.status, 1 << 16)
+        self.host_pid = _pid_of_pidfd(self.pidfd)
 
     def kill(self) -> None:
+        if self.closed:
+            return
         try:
             signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
         except OSError:
             pass
 
-    async def wait_gone(self, timeout_s: float) -> bool:
+    def gone(self) -> bool:
+        """Whether the process has exited (its pidfd polls readable)."""
+        if self.closed:
+            return True
+        ready, _, _ = select.select([self.pidfd], [], [], 0)
+        return bool(ready)
+
+    async def wait_gone(self, timeout_s: float | None = None) -> bool:
         """Wait until the process has exited (its pidfd turns readable)."""
+        if self.closed:
+            return True
         try:
             await asyncio.wait_for(wait_readable(self.pidfd), timeout_s)
         except TimeoutError:
             return False
         return True
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the process (all its threads) has used so far; None once it cannot be read."""
+        if self.host_pid is None or self.gone():
+            return None
+        try:
+            with open(f"/proc/{self.host_pid}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            return None
+        if self.gone():  # it may have been reaped, and its pid reused, while we read
+            return None
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    async def finish(self) -> None:
+        """Kill the process, wait until it is gone, close every handle: nothing of the run is left."""
+        if self.closed:
+            return
+        self.kill()
+        try:
+            # SIGKILL ends it within milliseconds; the bound only guards against a kernel that never says so.
+            await asyncio.shield(self.wait_gone(_GONE_TIMEOUT_S))
+        finally:
+            self.close()
+
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self.data.close()
         self.status.close()
-        try:
-            os.close(self.pidfd)
-        except OSError:
-            pass
+        os.close(self.pidfd)
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_GONE_TIMEOUT_S = 30.0
+
+
+def _pid_of_pidfd(pidfd: int) -> int | None:
+    """The pid a pidfd refers to, in this process's pid namespace (from /proc/self/fdinfo)."""
+    try:
+        with open(f"/proc/self/fdinfo/{pidfd}") as handle:
+            for line in handle:
+                if line.startswith("Pid:"):
+                    pid = int(line.split()[1])
+                    return pid if pid > 0 else None
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def template_environment() -> dict[str, str]:

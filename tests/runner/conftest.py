@@ -99,6 +99,19 @@ def busy_descendants(root_pid: int, cpu_s: float = 0.5) -> list[int]:
     return found
 
 
+def busy_run_processes(template_pid: int, cpu_s: float) -> list[int]:
+    """Run processes (not the template process itself) that have used more than `cpu_s` of CPU."""
+    return [pid for pid in busy_descendants(template_pid, cpu_s) if _parent_of(pid) != template_pid]
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
 def assert_still_works(harness: PoolHarness) -> None:
     result = harness.run("import numpy as np\nprint(int(np.arange(5).sum()))")
     assert result.status == "ok", result

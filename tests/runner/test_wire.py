@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app.runner.wire import (
@@ -9,6 +11,7 @@ from app.runner.wire import (
     FrameDecoder,
     FrameError,
     FrameTooLarge,
+    decode_body,
     encode_frame,
 )
 
@@ -32,3 +35,21 @@ def test_an_oversized_header_is_rejected_before_buffering() -> None:
 def test_garbage_bodies_are_frame_errors(body: bytes) -> None:
     with pytest.raises(FrameError):
         FrameDecoder(max_frame=100).feed(HEADER.pack(len(body)) + body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b"[" * 9 + b"]" * 9, b"[" + b"0," * 5000 + b"0]", b'{"a": 1} x', b"{'a': 1}", b"1" * 5000],
+    ids=["unclosed-deep", "too-deep", "too-many-values", "trailing", "python-repr", "huge-int"],
+)
+def test_the_bounded_parser_turns_every_hostile_body_into_a_frame_error(body: bytes) -> None:
+    # json.loads raised RecursionError on the first, which escaped as a 500.
+    with pytest.raises(FrameError):
+        decode_body(body)
+
+
+def test_the_bounded_parser_reads_what_json_reads() -> None:
+    value = {"a": [1, -2.5e3, True, False, None, "ü\n\"", {"b": {}}], "c": "\ud800", "d": 0.5}
+    body = json.dumps(value).encode()
+    assert decode_body(body) == json.loads(body) == value
+    assert decode_body(b' {\n"x" : [ ] } ') == {"x": []}
