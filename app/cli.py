@@ -1,26 +1,88 @@
-"""The `textbook` command: serve, check (lint content and run its snippets), run-snippets."""
+"""The `textbook` command: serve, check (lint content and run its snippets), db (migrations)."""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from app.config import Settings
+
+log = logging.getLogger("textbook")
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """uvicorn's own logging, plus the app's loggers, and the access log as bare JSON lines on stdout."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["json_line"] = {"format": "%(message)s"}
+    config["handlers"]["access_json"] = {"class": "logging.StreamHandler", "formatter": "json_line", "stream": "ext://sys.stdout"}
+    for name in ("app", "textbook"):
+        config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    config["loggers"]["textbook.access"] = {"handlers": ["access_json"], "level": level.upper(), "propagate": False}
+    return config
+
+
+def draining_server(config: Any, lifecycle: Any, drain_s: float) -> Any:
+    """A uvicorn server whose SIGTERM drains: /readyz turns 503 at once, the listener closes
+    after `drain_s` (time for the balancer to notice), requests in flight get the graceful
+    shutdown's time to finish, the lifespan closes the runner pool and database pool, and the
+    process exits 0. SIGINT (Ctrl-C) stops as uvicorn always does."""
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if sig != signal.SIGTERM:
+                super().handle_exit(sig, frame)
+                return
+            if lifecycle.draining:
+                return
+            lifecycle.draining = True
+            log.info("SIGTERM: draining (not ready), closing the listener in %.1f s", drain_s)
+            if drain_s <= 0:
+                self.should_exit = True
+            else:
+                timer = threading.Timer(drain_s, lambda: setattr(self, "should_exit", True))
+                timer.daemon = True
+                timer.start()
+
+    return DrainingServer(config)
 
 
 def serve(settings: Settings, reload: bool) -> int:
     import uvicorn
 
-    from app.main import create_app
+    from app.main import SecretKeyMissing, create_app
+    from app.schema import SchemaBehind
 
-    logging_level = settings.log_level.lower()
+    level = settings.log_level.lower()
     if reload:
-        uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port, reload=True, log_level=logging_level)
-    else:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=logging_level)
-    return 0
+        uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port, reload=True, log_level=level)
+        return 0
+    try:
+        app = create_app(settings)
+    except (SchemaBehind, SecretKeyMissing) as error:
+        print(f"textbook: {error}", file=sys.stderr)
+        return 2
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=level,
+        log_config=logging_config(level),
+        access_log=False,  # app.web.request_log writes one JSON line per request instead
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
+    )
+    server = draining_server(config, app.state.textbook.lifecycle, settings.drain_s)
+    server.run()
+    return 0 if server.started else 3
 
 
 def check(settings: Settings, run_snippets: bool) -> int:
@@ -38,6 +100,37 @@ def check(settings: Settings, run_snippets: bool) -> int:
     return 0
 
 
+def database(settings: Settings, action: str, revision: str) -> int:
+    """`db upgrade`: apply the migrations. `db current`: where the schema stands (exit 1 if behind)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.database import make_engine
+    from app.schema import schema_state, upgrade
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    engine = make_engine(settings.resolved_database_url())
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        if action == "upgrade":
+            state = upgrade(engine, revision)
+            print(f"{shown}: schema at {state.current} (head {state.head})")
+            return 0
+        state = schema_state(engine)
+    except SQLAlchemyError as error:
+        print(f"textbook: the database {shown} cannot be used: {getattr(error, 'orig', None) or error}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    if state.is_current:
+        print(f"{state.current} (head): up to date")
+        return 0
+    if state.is_ahead:
+        print(f"{state.current}: newer than this code's head {state.head}")
+        return 0
+    print(f"{state.current or 'empty'}: behind head {state.head}; run `textbook db upgrade`")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="textbook", description="AI // Encyclopedia")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -48,12 +141,19 @@ def main(argv: list[str] | None = None) -> int:
     check_cmd = commands.add_parser("check", help="validate every chapter and run its snippets")
     check_cmd.add_argument("--content-dir", type=Path, help="check this content directory instead")
     check_cmd.add_argument("--no-run", action="store_true", help="skip running the snippets")
+    db_cmd = commands.add_parser("db", help="the progress database's schema (TEXTBOOK_DATABASE_URL)")
+    db_actions = db_cmd.add_subparsers(dest="action", required=True)
+    upgrade_cmd = db_actions.add_parser("upgrade", help="apply the migrations (to the newest revision by default)")
+    upgrade_cmd.add_argument("revision", nargs="?", default="head")
+    db_actions.add_parser("current", help="print the schema's revision; exit 1 if it is behind the code")
     args = parser.parse_args(argv)
 
     overrides = {k: v for k, v in vars(args).items() if k in ("host", "port", "content_dir") and v is not None}
     settings = Settings(**overrides)
     if args.command == "serve":
         return serve(settings, args.reload)
+    if args.command == "db":
+        return database(settings, args.action, getattr(args, "revision", "head"))
     return check(settings, run_snippets=not args.no_run)
 
 

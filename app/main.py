@@ -15,15 +15,19 @@ from app import __version__
 from app.config import Settings
 from app.content.loader import ChapterLibrary
 from app.content.markdown import build_markdown
+from app.database import PoolSettings
 from app.instruments.catalog import INSTRUMENT_CATALOG
 from app.instruments.chart_renderer import ChartRenderer
+from app.lifecycle import Lifecycle
 from app.runner.pool import RunnerPool
 from app.runner.protocol import RunnerLimits
+from app.schema import check_schema
 from app.storage import ProgressStore
 from app.web.errors import install_error_handlers
 from app.web.instrument_views import drawn, initial_view
 from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.learner import LearnerCookie
+from app.web.request_log import RequestLog
 from app.web.routes import api, exercises, instruments, pages, runner
 from app.web.state import AppState
 from app.web.templating import build_templates
@@ -41,10 +45,40 @@ def runner_limits(settings: Settings) -> RunnerLimits:
     )
 
 
+class SecretKeyMissing(RuntimeError):
+    """Replicas sharing a database must share the key that signs the learner cookie."""
+
+
+def pool_settings(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        size=settings.database_pool_size,
+        overflow=settings.database_max_overflow,
+        timeout_s=settings.database_pool_timeout_s,
+        connect_timeout_s=settings.database_connect_timeout_s,
+        busy_timeout_s=settings.database_busy_timeout_s,
+    )
+
+
+def open_store(settings: Settings) -> ProgressStore:
+    """The progress store, its schema checked: the embedded SQLite upgrades itself, any other
+    database behind the code refuses to start (`SchemaBehind` names the command). A database
+    that cannot be reached now is left to /readyz, which answers 503 until it can."""
+    store = ProgressStore(settings.resolved_database_url(), pool=pool_settings(settings))
+    if store.healthy_connection():
+        check_schema(store.engine, upgrade_if_behind=settings.uses_embedded_database)
+    else:
+        log.warning("the database cannot be reached now; /readyz answers 503 until it can")
+    return store
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    if not settings.uses_embedded_database and not settings.secret_key:
+        # Replicas must sign and read the same learner cookie: a key generated into one
+        # replica's data_dir would log every learner out on every other replica.
+        raise SecretKeyMissing("TEXTBOOK_SECRET_KEY must be set (the same on every replica) when TEXTBOOK_DATABASE_URL is set")
     library = ChapterLibrary(settings.content_dir, build_markdown(INSTRUMENT_CATALOG))
-    store = ProgressStore(settings.resolved_database_url(), busy_timeout_s=settings.database_busy_timeout_s)
+    store = open_store(settings)
     pool = RunnerPool(
         runner_limits(settings),
         concurrency=settings.runner_workers,
@@ -61,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner=pool,
         charts=charts,
         version=__version__,
+        lifecycle=Lifecycle(),
     )
 
     @asynccontextmanager
@@ -79,9 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # collection: a full collection of it took 25-125 ms, a pause in every open request.
         gc.collect()
         gc.freeze()
+        state.lifecycle.started = True
         try:
             yield
         finally:
+            state.lifecycle.draining = True
             gc.unfreeze()
             await pool.close()
             charts.close()
@@ -97,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog, enabled=settings.access_log)  # outermost: logs every answer, errors included
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for module in (pages, exercises, instruments, runner, api):
         app.include_router(module.router)

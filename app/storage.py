@@ -1,7 +1,9 @@
 """The progress store: every attempt a learner makes, one transaction each.
 
-SQLite by default (WAL mode, so readers never block the writer); any SQLAlchemy URL
-works, so PostgreSQL is a setting away. Pure persistence: no HTTP, no grading.
+SQLite by default (WAL mode, so readers never block the writer) or PostgreSQL (psycopg 3,
+a pooled connection per query); the engine comes from `app.database`, the tables below
+are created and changed only by the Alembic revisions in `app/migrations/versions/`
+(see `app.schema`). Pure persistence: no HTTP, no grading.
 
 A database that fails (locked past the busy timeout, disk full, a damaged file, a
 server gone) raises `StoreUnavailable` with a sentence for the student: what was not
@@ -15,30 +17,28 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import (
     Column,
-    Engine,
     Float,
     Index,
     Integer,
     MetaData,
     String,
     Table,
-    create_engine,
     delete,
-    event,
     func,
     select,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.database import PoolSettings, is_sqlite, make_engine
 from app.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
+# The tables as the code reads them. A change here needs a new revision in
+# app/migrations/versions/ (ARCHITECTURE.md, "Changing the schema").
 metadata = MetaData()
 
 attempts = Table(
@@ -96,26 +96,10 @@ def _unavailable_as(message: str) -> Iterator[None]:
 UNAVAILABLE = "the progress database is not available right now"
 
 
-def _enable_sqlite_wal(engine: Engine, busy_timeout_s: float) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-
 class ProgressStore:
-    def __init__(self, database_url: str, *, busy_timeout_s: float = 10.0) -> None:
-        url = make_url(database_url)
-        self.is_sqlite = url.get_backend_name() == "sqlite"
-        if self.is_sqlite and url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url, pool_pre_ping=True)
-        if self.is_sqlite:
-            _enable_sqlite_wal(self.engine, busy_timeout_s)
-        metadata.create_all(self.engine)
+    def __init__(self, database_url: str, *, pool: PoolSettings = PoolSettings()) -> None:
+        self.engine = make_engine(database_url, pool)
+        self.is_sqlite = is_sqlite(self.engine.url)
 
     def record_attempt(self, learner_id: str, exercise_id: str, answer: str, verdict: str) -> Attempt:
         attempt = Attempt(exercise_id=exercise_id, answer=answer, verdict=verdict, created_at=time.time())
@@ -189,6 +173,15 @@ class ProgressStore:
             removed = connection.execute(delete(attempts).where(attempts.c.learner_id == learner_id)).rowcount
             connection.execute(delete(reveals).where(reveals.c.learner_id == learner_id))
         return int(removed or 0)
+
+    def healthy_connection(self) -> bool:
+        """The database answers at all (whatever its schema)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(1))
+            return True
+        except SQLAlchemyError:
+            return False
 
     def healthy(self) -> bool:
         try:

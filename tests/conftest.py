@@ -1,11 +1,15 @@
 """Shared fixtures: real settings on a temporary data dir, the real app, a client.
 
-The app is started once per test session (its runner pool forks a warm template
-process); tests that need a fresh app or a restart build their own with `make_app`.
+The app is started once per test session and database backend (its runner pool forks
+a warm template process); tests that need a fresh app or a restart build their own
+with `make_settings`. A module marked `both_databases` runs every test against the
+embedded SQLite *and* a real PostgreSQL server that the session starts itself
+(`bench/postgres.py`: the machine's initdb/pg_ctl, as `nobody`, on a loopback port).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +18,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.database import make_engine
 from app.main import create_app
+from app.schema import upgrade
+from bench.postgres import PostgresServer, postgres_bin_dir, postgres_server
+
+BACKENDS = ("sqlite", "postgresql")
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -23,9 +32,50 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return Settings(**values)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_databases: run against the embedded SQLite and a real PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize("database_backend", BACKENDS if both else BACKENDS[:1], indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return make_settings(tmp_path_factory.mktemp("textbook-data"))
+def database_backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server per test process (each xdist worker has its own)."""
+    if postgres_bin_dir() is None:
+        message = "PostgreSQL is not installed: `./dev test` installs Debian's postgresql"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with postgres_server() as server:
+        yield server
+
+
+def migrated_database(server: PostgresServer) -> str:
+    """A fresh PostgreSQL database upgraded to head (as `textbook db upgrade` does); its URL."""
+    url = server.create_database()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def app_settings(tmp_path_factory: pytest.TempPathFactory, database_backend: str, request: pytest.FixtureRequest) -> Settings:
+    data_dir = tmp_path_factory.mktemp(f"textbook-data-{database_backend}")
+    if database_backend == "postgresql":
+        return make_settings(data_dir, database_url=migrated_database(request.getfixturevalue("postgres")))
+    return make_settings(data_dir)
 
 
 @pytest.fixture(scope="session")

@@ -83,6 +83,11 @@ class RunnerPool:
         return self._template.isolation
 
     @property
+    def is_up(self) -> bool:
+        """Started and not closed: what /readyz asks (a pool without isolation is still up)."""
+        return self._started and not self._closed
+
+    @property
     def template_pid(self) -> int | None:
         """pid of the current template process (for health pages and tests)."""
         return self._template.pid

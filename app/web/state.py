@@ -11,6 +11,7 @@ from jinja2 import Environment
 from app.config import Settings
 from app.content.loader import ChapterLibrary
 from app.instruments.chart_renderer import ChartRenderer
+from app.lifecycle import Lifecycle
 from app.web.learner import LearnerCookie
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class AppState:
     runner: RunnerPool
     charts: ChartRenderer
     version: str
+    lifecycle: Lifecycle
 
 
 async def app_state(request: Request) -> AppState:

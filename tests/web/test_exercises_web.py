@@ -12,6 +12,8 @@ from app.storage import ProgressStore
 from tests.conftest import make_settings
 from tests.html_tree import parse_html
 
+pytestmark = pytest.mark.both_databases  # every test here: the embedded SQLite and a real PostgreSQL
+
 HX = {"HX-Request": "true"}
 URL = "/chapters/fine-tuning/exercises/full-ft-memory"
 
@@ -138,10 +140,10 @@ def test_a_tampered_cookie_is_a_new_learner(client: TestClient) -> None:
     assert response.cookies.get("learner") not in (None, "forged.value")
 
 
-def test_attempts_survive_a_restart(tmp_path: Path) -> None:
+def test_attempts_survive_a_restart(tmp_path: Path, app_settings) -> None:  # noqa: ANN001
     from app.main import create_app
 
-    settings = make_settings(tmp_path, runner_workers=1)
+    settings = make_settings(tmp_path, runner_workers=1, database_url=app_settings.database_url)
     with TestClient(create_app(settings)) as first:
         first.post(URL, data={"answer": "112 GB"}, headers=HX)
         first.post("/chapters/fine-tuning/exercises/nf4-levels-count", data={"answer": "16"}, headers=HX)

@@ -1,15 +1,17 @@
-"""The JSON API for chapters, and /healthz."""
+"""The JSON API for chapters and a learner's progress; /healthz (alive) and /readyz (send me work)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.content.model import Chapter
 from app.errors import NotFound
+from app.schema import schema_problem
 from app.web.errors import api_errors
 from app.web.state import AppState, app_state
 
@@ -68,6 +70,25 @@ def describe(chapter: Chapter) -> ChapterOut:
     )
 
 
+class ExerciseProgressOut(BaseModel):
+    id: str
+    attempts: int = Field(description="answers submitted (0: never tried)")
+    solved: bool = Field(description="answered correctly at least once")
+    last_answer: str | None = Field(description="the last answer as typed, or null")
+    last_verdict: str | None = Field(description="`correct`, `incorrect` or `unreadable`, or null")
+
+
+class ChapterProgressOut(BaseModel):
+    slug: str
+    solved: int
+    total: int
+    exercises: list[ExerciseProgressOut]
+
+
+class ProgressOut(BaseModel):
+    chapters: list[ChapterProgressOut]
+
+
 @router.get("/api/chapters", response_model=list[ChapterSummary], tags=["chapters"])
 async def list_chapters(state: AppState = Depends(app_state)) -> list[ChapterSummary]:
     """Every published chapter, in volume and chapter order."""
@@ -81,6 +102,35 @@ async def get_chapter(slug: str, state: AppState = Depends(app_state)) -> Chapte
     if chapter is None:
         raise NotFound(f"There is no chapter called “{slug}”.")
     return describe(chapter)
+
+
+@router.get("/api/progress", response_model=ProgressOut, tags=["progress"], responses=api_errors(503))
+async def get_progress(request: Request, state: AppState = Depends(app_state)) -> ProgressOut:
+    """This learner's progress (the `learner` cookie) in every chapter, from the shared database.
+
+    A request without a valid learner cookie is a learner who has done nothing yet (no
+    cookie is set). 503 when the database cannot be read.
+    """
+    chapters = state.library.chapters()
+    learner_id = state.learners.read(request)
+    exercise_ids = [exercise.id for chapter in chapters for exercise in chapter.exercises]
+    records = await asyncio.to_thread(state.store.records, learner_id, exercise_ids) if learner_id else {}
+    out = []
+    for chapter in chapters:
+        exercises = []
+        for exercise in chapter.exercises:
+            record = records.get(exercise.id)
+            exercises.append(
+                ExerciseProgressOut(
+                    id=exercise.id,
+                    attempts=record.attempts if record else 0,
+                    solved=bool(record and record.solved),
+                    last_answer=record.last.answer if record else None,
+                    last_verdict=record.last.verdict if record else None,
+                )
+            )
+        out.append(ChapterProgressOut(slug=chapter.slug, solved=sum(e.solved for e in exercises), total=len(exercises), exercises=exercises))
+    return ProgressOut(chapters=out)
 
 
 @router.get("/healthz", tags=["operations"], responses={503: {"description": "degraded: the content or the database is not available"}})
@@ -105,6 +155,37 @@ async def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
         },
     }
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def _database_problem(state: AppState) -> str | None:
+    try:
+        return schema_problem(state.store.engine)
+    except SQLAlchemyError as error:
+        return f"the database does not answer: {type(getattr(error, 'orig', None) or error).__name__}"
+
+
+@router.get(
+    "/readyz",
+    tags=["operations"],
+    responses={503: {"description": "not ready: starting, draining, the database down or behind, or the runner pool down"}},
+)
+async def readyz(state: AppState = Depends(app_state)) -> JSONResponse:
+    """Whether this replica should be sent work: the balancer's and Kubernetes' readiness check.
+
+    503 while starting, from the moment SIGTERM starts draining, while the database does
+    not answer or its schema is behind this code, and while the runner pool is down. A
+    runner without isolation is up (pages say why code does not run).
+    """
+    problems = []
+    if (lifecycle := state.lifecycle.not_ready_because()) is not None:
+        problems.append(lifecycle)
+    else:
+        if not state.runner.is_up:
+            problems.append("the runner pool is not up")
+        if (database := await asyncio.to_thread(_database_problem, state)) is not None:
+            problems.append(database)
+    body = {"status": "ready" if not problems else "not ready", "problems": problems}
+    return JSONResponse(body, status_code=200 if not problems else 503)
 
 
 @router.get("/api/version", tags=["operations"])
