@@ -94,3 +94,19 @@ def client(session_client: TestClient) -> TestClient:
     """The session's client as a brand-new learner (no cookies)."""
     session_client.cookies.clear()
     return session_client
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures the fault tests measured (recorded as `figures` properties, also from xdist workers)."""
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for key in ("passed", "failed")
+        for report in terminalreporter.stats.get(key, [])
+        if getattr(report, "when", "call") == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "figures"
+    ]
+    if lines:
+        terminalreporter.section("fault test figures")
+        for line in lines:
+            terminalreporter.write_line(line)

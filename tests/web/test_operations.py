@@ -39,7 +39,7 @@ def test_progress_is_this_learners_and_documented(client: TestClient) -> None:
 
 def test_readyz_is_ready_and_healthz_is_alive(client: TestClient) -> None:
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"status": "ready", "problems": []}
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "problems": [], "degraded": []}
     assert client.get("/healthz").status_code == 200
     state = client.app.state.textbook  # type: ignore[attr-defined]
     state.lifecycle.draining = True

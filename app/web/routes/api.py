@@ -172,19 +172,26 @@ def _database_problem(state: AppState) -> str | None:
 async def readyz(state: AppState = Depends(app_state)) -> JSONResponse:
     """Whether this replica should be sent work: the balancer's and Kubernetes' readiness check.
 
-    503 while starting, from the moment SIGTERM starts draining, while the database does
-    not answer or its schema is behind this code, and while the runner pool is down. A
-    runner without isolation is up (pages say why code does not run).
+    503 while starting, from the moment SIGTERM starts draining, while the runner pool is
+    down, and until the database has answered once with a schema current for this code.
+    A later database outage is shared by every replica, so it is reported under
+    `degraded` without taking the replica out: pages still read and answers get
+    503 "not saved" in place. A runner without isolation is up (pages say why).
     """
-    problems = []
-    if (lifecycle := state.lifecycle.not_ready_because()) is not None:
-        problems.append(lifecycle)
+    problems: list[str] = []
+    degraded: list[str] = []
+    lifecycle = state.lifecycle
+    if (not_ready := lifecycle.not_ready_because()) is not None:
+        problems.append(not_ready)
     else:
         if not state.runner.is_up:
             problems.append("the runner pool is not up")
-        if (database := await asyncio.to_thread(_database_problem, state)) is not None:
-            problems.append(database)
-    body = {"status": "ready" if not problems else "not ready", "problems": problems}
+        database = await asyncio.to_thread(_database_problem, state)
+        if database is None:
+            lifecycle.database_seen = True
+        else:
+            (degraded if lifecycle.database_seen else problems).append(database)
+    body = {"status": "ready" if not problems else "not ready", "problems": problems, "degraded": degraded}
     return JSONResponse(body, status_code=200 if not problems else 503)
 
 
