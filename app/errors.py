@@ -14,6 +14,11 @@ class TextbookError(Exception):
         self.message = message
         self.field = field
 
+    @property
+    def student_message(self) -> str:
+        """The sentence the student is shown (an error may add its field, as instruments do)."""
+        return self.message
+
 
 class NotFound(TextbookError):
     status = 404

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.content.loader import ChapterLibrary
 from app.content.markdown import build_markdown
 from app.database import PoolSettings
-from app.instruments.catalog import INSTRUMENT_CATALOG
+from app.instruments.catalog import CATALOG, INSTRUMENT_CATALOG
 from app.instruments.chart_renderer import ChartRenderer
 from app.lifecycle import Lifecycle
 from app.runner.pool import RunnerPool
@@ -28,7 +28,7 @@ from app.web.instrument_views import drawn, initial_view
 from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.learner import LearnerCookie
 from app.web.request_log import RequestLog
-from app.web.routes import api, exercises, instruments, pages, runner
+from app.web.routes import api, exercises, instruments, instruments_api, pages, runner
 from app.web.state import AppState
 from app.web.templating import build_templates
 
@@ -136,6 +136,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog, enabled=settings.access_log)  # outermost: logs every answer, errors included
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
-    for module in (pages, exercises, instruments, runner, api):
+    for module in (pages, exercises, instruments):
+        app.include_router(module.router)
+    app.include_router(instruments_api.router_for(CATALOG))
+    for module in (runner, api):
         app.include_router(module.router)
     return app

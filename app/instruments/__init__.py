@@ -7,9 +7,12 @@
 * ``activations`` the activation-memory formula ``vram`` uses
 * ``calibration`` published figures the estimate is held to
 * ``charts``      matplotlib figures rendered to accessible, theme-neutral SVG
+* ``chart_keys``  the small keys charts are drawn from
+* ``spec``        ``InstrumentSpec``: the one description of an instrument
+* ``catalog``     the registered instruments, one spec each
 
 Nothing here imports FastAPI or Jinja. Bad input raises ``InstrumentInputError``
-(field + student-readable message), which the web layer shows in place.
+(field + student-readable message, a ``TextbookError``), which the web layer shows in place.
 
 The charts module pulls in matplotlib, so it is not imported here: a caller
 that only needs numbers does not pay for it.

@@ -6,9 +6,9 @@ global figure state, which a threaded server must not share. Figures are
 for the chapter's ~700 px column. Theming, determinism and accessibility are
 ``svg.py``'s job.
 
-The same instrument states recur (defaults, the slider's stops), so each
-public function memoizes on a small hashable key built from exactly the values
-it draws; ``cached=False`` renders afresh, which is what a benchmark compares.
+Each chart is drawn from a small key (``chart_keys``) built from exactly the values
+it draws. Caching is the renderer process's job (``chart_renderer.ChartRenderer``,
+which keeps drawn SVGs by key); nothing here memoizes.
 
 The two charts a slider redraws (VRAM, LoRA) keep their figure between states: a
 "sketch" builds the parts no setting changes once (axes, ticks, labels, reference
@@ -24,9 +24,7 @@ import math
 from typing import Any, Protocol
 from collections.abc import Callable, Mapping
 import threading
-from functools import lru_cache
 from statistics import NormalDist
-from functools import _CacheInfo as CacheInfo  # lru_cache's public cache_info() type
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -35,16 +33,15 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from app.instruments.chart_keys import ChartKey, LoraKey, Nf4Key, VramKey, lora_chart_key, nf4_chart_key, vram_chart_key, vram_key
 from app.instruments.formatting import format_gb, format_percent
 from app.instruments.lora import count_matrix
 from app.instruments.nf4 import NF4_OFFSET, SEED_DELTA, Nf4Report
 from app.instruments.svg import INK, figure_to_svg
-from app.instruments.vram import CARDS, METHOD_LABELS, METHODS, VramEstimate
+from app.instruments.vram import CARDS, METHOD_LABELS, VramEstimate
 
 __all__ = [
     "ChartKey",
-    "chart_cache_info",
-    "clear_chart_cache",
     "lora_chart",
     "lora_chart_key",
     "nf4_chart",
@@ -99,22 +96,8 @@ def _draw_kept(name: tuple[Any, ...], build: Callable[[], _Sketch], key: Any) ->
 
 # ---- VRAM: totals per method against common cards -------------------------
 
-VramKey = tuple[str, tuple[tuple[str, float], ...], str | None]
-
-
 def _decade_label(gb: float, _pos: int) -> str:
     return f"{gb / 1000:g} TB" if gb >= 1000 else f"{gb:g} GB"
-
-
-def _vram_key(estimates: Mapping[str, VramEstimate], highlight: str | None) -> VramKey:
-    methods = [m for m in METHODS if m in estimates]
-    if not methods:
-        raise ValueError("vram_chart needs at least one estimate")
-    name = estimates[methods[0]].display_name
-    # Rounded to 10 MB: finer differences cannot show on a log axis, and
-    # rounding lets equal-looking states share one cache entry.
-    totals = tuple((m, round(estimates[m].total_gb, 2)) for m in methods)
-    return name, totals, highlight if highlight in methods else None
 
 
 class _VramSketch:
@@ -178,25 +161,16 @@ def _render_vram(key: VramKey) -> str:
     return _draw_kept(("vram", methods), lambda: _VramSketch(methods), key)
 
 
-_render_vram_cached = lru_cache(maxsize=256)(_render_vram)
-
-
-def vram_chart(
-    estimates: Mapping[str, VramEstimate], *, highlight: str | None = None, cached: bool = True
-) -> str:
+def vram_chart(estimates: Mapping[str, VramEstimate], *, highlight: str | None = None) -> str:
     """Bars of each method's total for one model, with the common cards marked.
 
     ``estimates`` maps method to estimate (``vram.estimate_methods``'s output);
     ``highlight`` draws that method solid and the others faded.
     """
-    key = _vram_key(estimates, highlight)
-    return _render_vram_cached(key) if cached else _render_vram(key)
+    return _render_vram(vram_key(estimates, highlight))
 
 
 # ---- NF4: the levels over the density they are quantiles of ---------------
-
-Nf4Key = tuple[tuple[float, ...], tuple[float, ...]]
-
 
 def _render_nf4(key: Nf4Key) -> str:
     levels_seed, levels_nf4 = key
@@ -238,19 +212,12 @@ def _render_nf4(key: Nf4Key) -> str:
     return figure_to_svg(fig, kind="nf4", key=repr(key), title=title, description=description)
 
 
-_render_nf4_cached = lru_cache(maxsize=8)(_render_nf4)
-
-
-def nf4_chart(report: Nf4Report, *, cached: bool = True) -> str:
+def nf4_chart(report: Nf4Report) -> str:
     """The 16 EQ 6.2 levels and the 16 NF4 levels over the N(0, 1) density."""
-    key = (tuple(report.levels_seed), tuple(report.levels_nf4))
-    return _render_nf4_cached(key) if cached else _render_nf4(key)
+    return _render_nf4(nf4_chart_key(report)[1])
 
 
 # ---- LoRA: trainable fraction against rank --------------------------------
-
-LoraKey = tuple[int, int, int]
-
 
 class _LoraSketch:
     """The LoRA chart: trainable share against rank on log-log axes, the current rank marked."""
@@ -306,55 +273,17 @@ def _render_lora(key: LoraKey) -> str:
     return _draw_kept(("lora",), _LoraSketch, key)
 
 
-_render_lora_cached = lru_cache(maxsize=256)(_render_lora)
-
-
-def lora_chart(d_in: int, d_out: int, r: int, *, cached: bool = True) -> str:
+def lora_chart(d_in: int, d_out: int, r: int) -> str:
     """Trainable fraction against rank for one projection, the current rank marked."""
-    checked = count_matrix(d_in, d_out, r)  # validates before anything is cached
-    key = (checked.d_in, checked.d_out, checked.r)
-    return _render_lora_cached(key) if cached else _render_lora(key)
+    return _render_lora(lora_chart_key(d_in, d_out, r)[1])  # the key validates first
 
 
-# ---- keys, for rendering elsewhere (a separate process, see chart_renderer) ----
+# ---- drawing a key (what the renderer process runs) ------------------------
 
-# (kind, the values the chart draws): small, hashable and picklable.
-ChartKey = tuple[str, tuple[Any, ...]]
-
-
-def vram_chart_key(estimates: Mapping[str, VramEstimate], *, highlight: str | None = None) -> ChartKey:
-    return ("vram", _vram_key(estimates, highlight))
-
-
-def nf4_chart_key(report: Nf4Report) -> ChartKey:
-    return ("nf4", (tuple(report.levels_seed), tuple(report.levels_nf4)))
-
-
-def lora_chart_key(d_in: int, d_out: int, r: int) -> ChartKey:
-    checked = count_matrix(d_in, d_out, r)
-    return ("lora", (checked.d_in, checked.d_out, checked.r))
+RENDERERS: dict[str, Callable[[Any], str]] = {"vram": _render_vram, "nf4": _render_nf4, "lora": _render_lora}
 
 
 def render_chart(chart: ChartKey) -> str:
-    """Render a chart from its key, uncached: what the renderer process runs."""
+    """Render a chart from its key: what the renderer process runs."""
     kind, key = chart
-    renderers = {"vram": _render_vram, "nf4": _render_nf4, "lora": _render_lora}
-    return renderers[kind](key)  # type: ignore[operator]
-
-
-# ---- cache control --------------------------------------------------------
-
-
-def clear_chart_cache() -> None:
-    """Forget every rendered chart (for benchmarks measuring the cold path)."""
-    for cached in (_render_vram_cached, _render_nf4_cached, _render_lora_cached):
-        cached.cache_clear()
-
-
-def chart_cache_info() -> dict[str, CacheInfo]:
-    """Hits, misses and sizes of each chart's cache."""
-    return {
-        "vram": _render_vram_cached.cache_info(),
-        "nf4": _render_nf4_cached.cache_info(),
-        "lora": _render_lora_cached.cache_info(),
-    }
+    return RENDERERS[kind](key)

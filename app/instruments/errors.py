@@ -2,8 +2,9 @@
 
 Every instrument input passes through one of the ``parse_*`` helpers below, so a
 bad value anywhere surfaces as a single exception type carrying the offending
-field and a sentence a student can act on. The web layer turns it into a 422
-shown inside the instrument; nothing here knows about HTTP beyond that number.
+field and a sentence a student can act on. It is one of the house's errors
+(``app.errors.TextbookError``, status 422): the web layer shows it inside the
+instrument, or answers it as JSON; nothing here knows about HTTP beyond that number.
 
 The helpers accept what a plain HTML form submits (strings such as ``"16"`` or
 ``"8,192"``) as well as real numbers, because the no-JavaScript path hands the
@@ -15,6 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from app.errors import TextbookError
+
 __all__ = [
     "InstrumentInputError",
     "parse_bool",
@@ -24,19 +27,27 @@ __all__ = [
 ]
 
 
-class InstrumentInputError(ValueError):
+class InstrumentInputError(TextbookError, ValueError):
     """An instrument input that is malformed or out of range.
 
     ``field`` names the input (as the form and the JSON API name it) so the page
-    can show the message next to the right control.
+    can show the message next to the right control; the student reads both
+    ("r: must be between 1 and 256"). A ValueError too: validators of content
+    (``textbook check``) catch ValueError.
     """
 
-    status_code = 422
+    status = 422
+    field: str
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+        super().__init__(message, field=field)
+
+    @property
+    def student_message(self) -> str:
+        return f"{self.field}: {self.message}"
+
+    def __str__(self) -> str:
+        return self.student_message
 
 
 def _strip_number_text(raw: str) -> str:

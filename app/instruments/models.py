@@ -24,12 +24,14 @@ __all__ = [
     "LINEAR_MODULES",
     "PARAMS_BILLION_RANGE",
     "Architecture",
+    "ModelPreset",
     "approximate_architecture",
     "count_base_params",
     "count_linear_weight_params",
     "get_model",
     "linear_shapes",
     "list_models",
+    "list_presets",
     "resolve_model",
 ]
 
@@ -164,6 +166,39 @@ KNOWN_PARAMETER_COUNTS: dict[str, int] = {
 def list_models() -> list[Architecture]:
     """Every preset, in menu order."""
     return list(_PRESETS)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPreset:
+    """A preset as the API lists it: its shape and its parameter count."""
+
+    id: str
+    name: str
+    hidden_size: int
+    intermediate_size: int
+    num_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    vocab_size: int
+    base_params: int
+
+
+def list_presets() -> list[ModelPreset]:
+    """Every preset with its parameter count, in menu order."""
+    return [
+        ModelPreset(
+            id=a.model_id,
+            name=a.display_name,
+            hidden_size=a.hidden_size,
+            intermediate_size=a.intermediate_size,
+            num_layers=a.num_layers,
+            num_attention_heads=a.num_attention_heads,
+            num_key_value_heads=a.num_key_value_heads,
+            vocab_size=a.vocab_size,
+            base_params=count_base_params(a),
+        )
+        for a in _PRESETS
+    ]
 
 
 def get_model(model_id: str) -> Architecture:

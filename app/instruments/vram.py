@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from app.instruments.activations import estimate_activations
 from app.instruments.errors import parse_bool, parse_choice, parse_int
@@ -62,6 +63,11 @@ from app.instruments.models import (
 __all__ = [
     "BATCH_RANGE",
     "CARDS",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_DOUBLE_QUANT",
+    "DEFAULT_GRADIENT_CHECKPOINTING",
+    "DEFAULT_RANK",
+    "DEFAULT_SEQ_LEN",
     "METHODS",
     "METHOD_LABELS",
     "PART_LABELS",
@@ -78,6 +84,13 @@ METHODS: tuple[str, ...] = ("full", "lora", "qlora")
 METHOD_LABELS: dict[str, str] = {"full": "Full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 SEQ_LEN_RANGE: tuple[int, int] = (128, 32_768)
 BATCH_RANGE: tuple[int, int] = (1, 64)
+
+# The training setup an estimate assumes unless told otherwise (the instrument's defaults too).
+DEFAULT_RANK = 16
+DEFAULT_SEQ_LEN = 2048
+DEFAULT_BATCH_SIZE = 1
+DEFAULT_GRADIENT_CHECKPOINTING = True
+DEFAULT_DOUBLE_QUANT = True
 
 # Display order of the parts; an estimate lists only the parts its method has.
 PART_LABELS: dict[str, str] = {
@@ -256,12 +269,12 @@ def estimate_vram(
     model: Architecture | str | float,
     method: str,
     *,
-    r: int = 16,
+    r: int = DEFAULT_RANK,
     targets: str | Iterable[str] = ALL_LINEAR,
-    seq_len: int = 2048,
-    batch_size: int = 1,
-    gradient_checkpointing: bool = True,
-    double_quant: bool = True,
+    seq_len: int = DEFAULT_SEQ_LEN,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    gradient_checkpointing: bool = DEFAULT_GRADIENT_CHECKPOINTING,
+    double_quant: bool = DEFAULT_DOUBLE_QUANT,
 ) -> VramEstimate:
     """Peak GPU memory of one fine-tuning step of ``model`` with ``method``.
 
@@ -316,27 +329,9 @@ def estimate_vram(
     )
 
 
-def estimate_methods(
-    model: Architecture | str | float,
-    *,
-    r: int = 16,
-    targets: str | Iterable[str] = ALL_LINEAR,
-    seq_len: int = 2048,
-    batch_size: int = 1,
-    gradient_checkpointing: bool = True,
-    double_quant: bool = True,
-) -> dict[str, VramEstimate]:
-    """The estimate of every method for the same model and settings (the chart's input)."""
-    return {
-        method: estimate_vram(
-            model,
-            method,
-            r=r,
-            targets=targets,
-            seq_len=seq_len,
-            batch_size=batch_size,
-            gradient_checkpointing=gradient_checkpointing,
-            double_quant=double_quant,
-        )
-        for method in METHODS
-    }
+def estimate_methods(model: Architecture | str | float, **setup: Any) -> dict[str, VramEstimate]:
+    """The estimate of every method for the same model and settings (the chart's input).
+
+    ``setup`` is ``estimate_vram``'s keyword settings (r, targets, seq_len, ...).
+    """
+    return {method: estimate_vram(model, method, **setup) for method in METHODS}

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import Busy, TextbookError
-from app.instruments.errors import InstrumentInputError
 from app.web.htmx import is_htmx
 
 log = logging.getLogger(__name__)
@@ -66,11 +65,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TextbookError)
     async def _domain(request: Request, exc: TextbookError) -> Response:
         headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Busy) else None
-        return error_response(request, exc.status, exc.message, exc.field, headers)
-
-    @app.exception_handler(InstrumentInputError)
-    async def _instrument(request: Request, exc: InstrumentInputError) -> Response:
-        return error_response(request, 422, f"{exc.field}: {exc.message}", exc.field)
+        return error_response(request, exc.status, exc.student_message, exc.field, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

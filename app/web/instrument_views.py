@@ -1,7 +1,9 @@
 """An instrument as the page shows it: its settings, its results (or the error), its chart.
 
-Fields travel in forms and URLs prefixed by the instrument's id
-(`lora-counter.r=16`), so one chapter URL can hold the state of every instrument.
+Everything instrument-specific comes from its spec (`app.instruments.spec`): which
+fields are multi-valued, how a value is written into a URL, the chart key. Fields
+travel in forms and URLs prefixed by the instrument's id (`lora-counter.r=16`), so
+one chapter URL can hold the state of every instrument.
 """
 
 from __future__ import annotations
@@ -12,18 +14,17 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from app.content.model import InstrumentRef
-from app.instruments.catalog import CATALOG, LoraCounterResult, Params, VramFitResult, targets_text
+from app.instruments.catalog import CATALOG
+from app.instruments.chart_keys import ChartKey
 from app.instruments.chart_renderer import ChartRenderer
-from app.instruments.charts import ChartKey, lora_chart_key, nf4_chart_key, vram_chart_key
 from app.instruments.errors import InstrumentInputError
-from app.instruments.nf4 import Nf4Report
-
-MULTI_VALUED = {"targets"}  # checkboxes: every value counts
+from app.instruments.spec import InstrumentSpec, Params
 
 
 @dataclass(frozen=True)
 class InstrumentView:
     ref: InstrumentRef
+    spec: InstrumentSpec
     params: Params
     result: Any | None
     error: InstrumentInputError | None
@@ -32,30 +33,24 @@ class InstrumentView:
 
     @property
     def status_code(self) -> int:
-        return 422 if self.error else 200
+        return self.error.status if self.error else 200
 
 
-def chart_key_for(result: Any) -> ChartKey | None:
-    if isinstance(result, VramFitResult):
-        return vram_chart_key(result.by_method, highlight=result.chosen.method)
-    if isinstance(result, Nf4Report):
-        return nf4_chart_key(result)
-    if isinstance(result, LoraCounterResult):
-        return lora_chart_key(result.matrix.d_in, result.matrix.d_out, result.matrix.r)
-    return None
+def spec_of(ref: InstrumentRef) -> InstrumentSpec:
+    return CATALOG[ref.name]
 
 
 def compute_view(ref: InstrumentRef, raw: Mapping[str, Any], charts: ChartRenderer) -> InstrumentView:
     """Settings -> results, with the chart if it is already drawn (see `drawn`)."""
-    spec = CATALOG[ref.name]
+    spec = spec_of(ref)
     shown = {**spec.defaults, **ref.params, **raw}
     try:
         params, result = spec.run({**ref.params, **raw})
     except InstrumentInputError as error:
-        return InstrumentView(ref=ref, params=shown, result=None, error=error)
-    key = chart_key_for(result)
+        return InstrumentView(ref=ref, spec=spec, params=shown, result=None, error=error)
+    key = spec.chart(result)
     svg = charts.cached(key) if key is not None else None
-    return InstrumentView(ref=ref, params=params, result=result, error=None, chart_key=key, chart_svg=svg)
+    return InstrumentView(ref=ref, spec=spec, params=params, result=result, error=None, chart_key=key, chart_svg=svg)
 
 
 async def drawn(view: InstrumentView, charts: ChartRenderer, *, keep: bool = False) -> InstrumentView:
@@ -71,14 +66,16 @@ def initial_view(ref: InstrumentRef, charts: ChartRenderer) -> InstrumentView:
 
 
 def fields_for(ref: InstrumentRef, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """This instrument's fields from (name, value) pairs; checkbox groups become lists."""
+    """This instrument's fields from (name, value) pairs; multi-valued settings become lists."""
+    spec = spec_of(ref)
     prefix = f"{ref.id}."
     fields: dict[str, Any] = {}
     for name, value in pairs:
         if not name.startswith(prefix):
             continue
         key = name[len(prefix) :]
-        if key in MULTI_VALUED:
+        setting = spec.setting(key)
+        if setting is not None and setting.multi_valued:
             # A link carries "q_proj,v_proj"; a form sends one checkbox value each.
             fields.setdefault(key, []).extend(part for part in value.split(",") if part.strip())
         else:
@@ -94,13 +91,11 @@ async def view_from_pairs(ref: InstrumentRef, pairs: Iterable[tuple[str, str]], 
 
 def state_query(ref: InstrumentRef, params: Params, current_url: str | None) -> str:
     """The chapter URL's query with this instrument's settings replaced, others kept."""
+    spec = spec_of(ref)
     prefix = f"{ref.id}."
     kept = [(k, v) for k, v in parse_qsl(urlsplit(current_url).query if current_url else "", keep_blank_values=True) if not k.startswith(prefix)]
     own: list[tuple[str, str]] = []
     for key, value in params.items():
-        if key in MULTI_VALUED:
-            value = targets_text(value)
-        if isinstance(value, bool):
-            value = "1" if value else "0"
-        own.append((prefix + key, str(value)))
+        setting = spec.setting(key)
+        own.append((prefix + key, setting.text(value) if setting is not None else str(value)))
     return urlencode(kept + own)

@@ -7,9 +7,6 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.instruments.formatting import format_gb, format_percent
-from app.instruments.models import LINEAR_MODULES, get_model, list_models
-from app.instruments.nf4 import BLOCK_SIZES
-from app.instruments.vram import PART_LABELS
 
 
 def two_digits(number: int) -> str:
@@ -40,6 +37,31 @@ def chapter_range(numbers: tuple[int, ...]) -> str:
     return "Ch " + ", ".join(f"{n:02d}" for n in ordered)
 
 
+def plain(number: float | int) -> str:
+    """A number as an HTML attribute wants it: 16384, 405, 0.1 (never 405.0 or 1e+06)."""
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
+
+
+def attr_path(obj: object, path: str) -> object:
+    """`result | attr_path("matrix.r")`: a dotted attribute of a result."""
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def readout(value: object, style: str) -> str:
+    """An instrument readout in its spec's format (see `app.instruments.spec.Readout`)."""
+    if style == "text" or not isinstance(value, (int, float)):
+        return str(value)
+    if style == "thousands":
+        return thousands(value)
+    if style == "percent":
+        return format_percent(value)
+    if style == "gb":
+        return format_gb(value)
+    return f"{value:.4g}"
+
+
 def is_on(value: object) -> bool:
     """A checkbox setting as it arrives from a default (bool) or a form ("1"/"0")."""
     return value is True or str(value).strip().lower() in ("1", "true", "on", "yes")
@@ -62,7 +84,8 @@ def build_templates(templates_dir: Path) -> Environment:
         percent=format_percent,
         gb=format_gb,
         on=is_on,
-        model_name=lambda model_id: get_model(model_id).display_name,
+        plain=plain,
+        attr_path=attr_path,
+        readout=readout,
     )
-    env.globals.update(model_presets=list_models(), linear_modules=LINEAR_MODULES, block_sizes=BLOCK_SIZES, part_labels=PART_LABELS)
     return env

@@ -11,13 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.instruments import InstrumentInputError
-from app.instruments.charts import (
-    chart_cache_info,
-    clear_chart_cache,
-    lora_chart,
-    nf4_chart,
-    vram_chart,
-)
+from app.instruments.charts import lora_chart, nf4_chart, vram_chart
 from app.instruments.nf4 import nf4_report
 from app.instruments.svg import INK
 from app.instruments.vram import estimate_methods
@@ -94,10 +88,9 @@ def test_highlight_fades_the_other_bars(vram_svg: str) -> None:
 
 def test_charts_are_deterministic() -> None:
     estimates = estimate_methods(13)
-    first = vram_chart(estimates, highlight="lora", cached=False)
-    second = vram_chart(estimates, highlight="lora", cached=False)
+    first = vram_chart(estimates, highlight="lora")
+    second = vram_chart(estimates, highlight="lora")
     assert first == second
-    assert vram_chart(estimates, highlight="lora") == first  # the cache serves the same bytes
 
 
 # States chosen to change everything a kept figure updates: the model name, the values and
@@ -111,14 +104,14 @@ import json, sys
 from app.instruments.charts import lora_chart, vram_chart
 from app.instruments.vram import estimate_methods
 model, highlight, lora = json.loads(sys.argv[1])
-print(json.dumps([vram_chart(estimate_methods(model), highlight=highlight, cached=False), lora_chart(*lora, cached=False)]))
+print(json.dumps([vram_chart(estimate_methods(model), highlight=highlight), lora_chart(*lora)]))
 """
 
 
 def test_a_state_renders_the_same_bytes_whatever_was_drawn_before() -> None:
     """The VRAM and LoRA charts keep their figure between states; no state may leak into the next."""
-    vram = [vram_chart(estimate_methods(model), highlight=highlight, cached=False) for model, highlight in VRAM_STATES]
-    lora = [lora_chart(*state, cached=False) for state in LORA_STATES]
+    vram = [vram_chart(estimate_methods(model), highlight=highlight) for model, highlight in VRAM_STATES]
+    lora = [lora_chart(*state) for state in LORA_STATES]
     assert vram[0] == vram[-1] and len(set(vram)) == 3
     assert lora[0] == lora[-1] and len(set(lora)) == 3
     # ... and the same bytes as a process that never drew anything else.
@@ -159,19 +152,6 @@ def test_lora_chart_validates_before_rendering() -> None:
     with pytest.raises(InstrumentInputError) as caught:
         lora_chart(8192, 8192, 0)
     assert caught.value.field == "r"
-
-
-def test_cache_counts_hits_and_can_be_cleared() -> None:
-    clear_chart_cache()
-    assert chart_cache_info()["lora"].currsize == 0
-    lora_chart(4096, 4096, 8)
-    lora_chart(4096, 4096, 8)
-    info = chart_cache_info()["lora"]
-    assert (info.hits, info.misses, info.currsize) == (1, 1, 1)
-    lora_chart(4096, 4096, 8, cached=False)
-    assert chart_cache_info()["lora"].misses == 1  # uncached renders bypass the cache
-    clear_chart_cache()
-    assert chart_cache_info()["lora"].currsize == 0
 
 
 def test_vram_chart_needs_an_estimate() -> None:

@@ -136,3 +136,114 @@ def test_api_bad_input_is_422_with_a_message(client: TestClient, path: str, para
     response = client.get(path, params=params)
     assert response.status_code == 422
     assert response.json()["detail"]
+
+
+# ---- an instrument from a spec alone ------------------------------------------------
+
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from app.instruments.catalog import register, unregister  # noqa: E402
+from app.instruments.errors import parse_choice, parse_float  # noqa: E402
+from app.instruments.spec import ApiParam, ApiRoute, Choice, InstrumentSpec, Readout, Setting, SettingGroup  # noqa: E402
+from app.main import create_app  # noqa: E402
+from tests.conftest import make_settings  # noqa: E402
+
+
+@dataclass(frozen=True)
+class WeightBytes:
+    params_billion: float
+    bits: int
+    gigabytes: float
+
+
+def weight_bytes(params: dict[str, object]) -> WeightBytes:
+    """A pure function: weights of N billion parameters at b bits, in GB."""
+    size = parse_float("params_billion", params["params_billion"], low=0.5, high=500)
+    bits = int(parse_choice("bits", str(params["bits"]), ("4", "8", "16")))
+    return WeightBytes(params_billion=size, bits=bits, gigabytes=size * bits / 8)
+
+
+WEIGHT_BYTES = InstrumentSpec(
+    name="weight-bytes",
+    groups=(
+        SettingGroup(
+            "Model and precision",
+            (
+                Setting("params_billion", "Parameters (billions)", 7, kind="float", range=(0.5, 500), step=0.5, unit="B"),
+                Setting("bits", "Bits per weight", 16, kind="choice", widget="radio", choices=(Choice(4, "4-bit"), Choice(8, "8-bit"), Choice(16, "16-bit"))),
+            ),
+        ),
+    ),
+    compute=weight_bytes,
+    result_type=WeightBytes,
+    readouts=(Readout("Weights", "gigabytes", "gb", accent=True), Readout("Bits", "bits", "thousands")),
+    sentence=lambda r: f"{r.params_billion:g}B weights at {r.bits} bits take {r.gigabytes:g} GB.",
+    api=(ApiRoute("/api/instruments/weight-bytes", "Weight memory of a model at a precision.", WeightBytes, params=(ApiParam("params_billion"), ApiParam("bits"))),),
+)
+
+EXTRA_CHAPTER = """---
+title: Extra
+volume: 9
+number: 1
+chapters_in_volume: 1
+slug: extra
+lede: A chapter with one instrument that only a spec describes.
+---
+
+## Weights
+
+How big are the weights?
+
+```instrument
+name: weight-bytes
+title: Weight bytes
+params: {params_billion: 13}
+```
+"""
+
+
+@pytest.fixture
+def extra_client(tmp_path: Path) -> Iterator[TestClient]:
+    register(WEIGHT_BYTES)
+    try:
+        content = tmp_path / "content" / "vol9"
+        content.mkdir(parents=True)
+        (content / "01-extra.md").write_text(EXTRA_CHAPTER)
+        app = create_app(make_settings(tmp_path / "data", content_dir=tmp_path / "content"))
+        with TestClient(app) as client:
+            yield client
+    finally:
+        unregister("weight-bytes")
+
+
+def test_an_instrument_from_a_spec_alone_gets_controls_fragment_url_state_and_api(extra_client: TestClient) -> None:
+    page = extra_client.get("/chapters/extra")
+    assert page.status_code == 200, page.text
+    section = parse_html(page.text).find(id="weight-bytes")
+    # Controls, with the spec's range and choices.
+    size = section.find("input", id="weight-bytes-params_billion")
+    assert (size.attrs["min"], size.attrs["max"], size.attrs["step"], size.attrs["value"]) == ("0.5", "500", "0.5", "13")
+    radios = [node for node in section.find_all("input", type="radio") if node.attrs.get("name") == "weight-bytes.bits"]
+    assert [r.attrs["value"] for r in radios] == ["4", "8", "16"]
+    assert [r.attrs["value"] for r in radios if r.attrs.get("checked") is not None] == ["16"]
+    # Results: the generic readouts and sentence.
+    assert section.find(cls="live-sentence").text == "13B weights at 16 bits take 26 GB."
+    # The fragment, and the URL that reopens its state.
+    fragment = extra_client.get("/chapters/extra/instruments/weight-bytes", params={"weight-bytes.params_billion": "70", "weight-bytes.bits": "4"}, headers=HX)
+    assert fragment.status_code == 200
+    assert parse_html(fragment.text).find(cls="live-sentence").text == "70B weights at 4 bits take 35 GB."
+    pushed = urlsplit(fragment.headers["HX-Push-Url"])
+    assert parse_qs(pushed.query) == {"weight-bytes.params_billion": ["70"], "weight-bytes.bits": ["4"]}
+    reopened = parse_html(extra_client.get(f"{pushed.path}?{pushed.query}").text).find(id="weight-bytes")
+    assert reopened.find("input", id="weight-bytes-params_billion").attrs["value"] == "70"
+    assert "35 GB" in reopened.find(cls="live-sentence").text
+    # Bad input: in place, 422.
+    bad = extra_client.get("/chapters/extra/instruments/weight-bytes", params={"weight-bytes.bits": "3"}, headers=HX)
+    assert bad.status_code == 422 and "bits: must be one of 4, 8, 16" in bad.text
+    # The JSON API: the result dataclass, documented from the spec.
+    assert extra_client.get("/api/instruments/weight-bytes", params={"params_billion": 70, "bits": 8}).json() == {"params_billion": 70.0, "bits": 8, "gigabytes": 70.0}
+    assert extra_client.get("/api/instruments/weight-bytes", params={"params_billion": 9000}).status_code == 422
+    parameters = extra_client.get("/openapi.json").json()["paths"]["/api/instruments/weight-bytes"]["get"]["parameters"]
+    assert {p["name"]: p["schema"].get("maximum", p["schema"].get("enum")) for p in parameters} == {"params_billion": 500, "bits": [4, 8, 16]}
