@@ -18,7 +18,6 @@ and meanwhile charts are None (the page says it could not draw them).
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -30,11 +29,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from app.instruments.charts import ChartKey, render_chart
+from app.runner import linux
 
 log = logging.getLogger(__name__)
 
 RENDER_TIMEOUT_S = 30.0
-PR_SET_PDEATHSIG = 1
 RENDERER_NICENESS = 10  # a late chart is fine; a late page, answer or 429 is not
 RESTART_INTERVAL_S = 5.0
 
@@ -43,8 +42,7 @@ def prepare_renderer_process(parent_pid: int) -> None:
     """Renderer-process initializer: lower priority, and never outlive the server (even after SIGKILL)."""
     os.nice(RENDERER_NICENESS)
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the executor's own shutdown still applies
         return
     if os.getppid() != parent_pid:  # the parent died before the prctl took effect

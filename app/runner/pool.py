@@ -1,10 +1,12 @@
 """RunnerPool: the asyncio API the web app uses to run snippets.
 
 Admission: at most `concurrency` runs execute at once; up to `queue_size` more
-wait; beyond that `run()` raises RunnerBusy at once. Each run uses a process
-forked from the template ahead of time (a "spare") that has already entered
-its sandbox, so a request pays only for executing the code. Every run gets a
-fresh process that is discarded afterwards: no state survives between runs.
+wait; beyond that `run()` raises RunnerBusy at once. Each run uses a run
+process forked from the template process ahead of time (a "ready" run process)
+that has already entered its sandbox, so a request pays only for executing the
+code. Every run gets a fresh run process that is killed afterwards, and its
+slot is free again only once that process is gone: no state survives between
+runs, and nothing a snippet leaves running escapes the concurrency limit.
 """
 
 from __future__ import annotations
@@ -30,15 +32,15 @@ from .protocol import (
 )
 from .results import Ending, result_from_frame, result_without_frame
 from .wire import FrameError, FrameTooLarge, encode_frame
-from .zygote_client import SpawnedRun, TemplateDied, TemplateProcess
+from .template_handle import RunProcess, TemplateDied, TemplateHandle
 
-_READY_TIMEOUT_S = 10.0  # a spare that is not sandboxed by then is discarded
-_EXIT_TIMEOUT_S = 2.0  # how long to wait for the template's word on how a run ended
+_READY_TIMEOUT_S = 10.0  # a run process that is not sandboxed by then is discarded
+_EXIT_TIMEOUT_S = 2.0  # how long to wait for the template process's word on how a run process ended
 _MIN_CPU_CHECK_S = 0.05
 DEVICES = ("cpu",)
 
 
-class _SpareFailed(Exception):
+class _RunProcessFailed(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -52,7 +54,7 @@ class RunnerPool:
         concurrency: int | None = None,
         queue_size: int = 16,
         allow_unsafe: bool = False,
-        spares: int | None = None,
+        ready_processes: int | None = None,
         python: str | None = None,
         startup_timeout_s: float = 60.0,
     ) -> None:
@@ -60,12 +62,12 @@ class RunnerPool:
         self.concurrency = concurrency or os.cpu_count() or 1
         self.queue_size = queue_size
         self.allow_unsafe = allow_unsafe
-        self._spare_target = self.concurrency if spares is None else spares
+        self._ready_target = self.concurrency if ready_processes is None else ready_processes
         self._startup_timeout_s = startup_timeout_s
-        self._template = TemplateProcess(self.limits, allow_unsafe=allow_unsafe, python=python)
+        self._template = TemplateHandle(self.limits, allow_unsafe=allow_unsafe, python=python)
         self._slots: asyncio.Semaphore | None = None
         self._waiting = 0
-        self._spares: collections.deque[SpawnedRun] = collections.deque()
+        self._ready: collections.deque[RunProcess] = collections.deque()
         self._refill_wanted: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._restart_lock: asyncio.Lock | None = None
@@ -93,7 +95,7 @@ class RunnerPool:
         return self._template.pid
 
     async def start(self) -> IsolationReport:
-        """Start the template, verify the sandbox, report the isolation level (never raises for it)."""
+        """Start the template process, verify the sandbox, report the isolation level (never raises for it)."""
         if self._started:
             return self.isolation
         self._slots = asyncio.Semaphore(self.concurrency)
@@ -102,17 +104,17 @@ class RunnerPool:
         report = await self._template.start(self._startup_timeout_s)
         self._started = True
         if report.can_run:
-            self._background(self._keep_spares())
+            self._background(self._keep_ready_processes())
             self._refill_wanted.set()
         return report
 
     async def close(self) -> None:
-        """Stop the template; its runs, spares and any still in flight, end with it."""
+        """Stop the template process; its run processes, ready or in flight, end with it."""
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._drop_spares()
+        self._drop_ready_processes()
         await self._template.stop()
 
     async def __aenter__(self) -> Self:
@@ -167,66 +169,67 @@ class RunnerPool:
 
     async def _run_in_slot(self, request: RunRequest) -> RunResult:
         failure = "the sandbox did not start"
-        for _ in range(2):  # a spare may have died while idle; one fresh retry
-            run = await self._take_spare()
+        for _ in range(2):  # a ready run process may have died while idle; one fresh retry
+            process = await self._take_ready_process()
             try:
-                return await self._execute(run, request)
-            except _SpareFailed as exc:
+                return await self._execute(process, request)
+            except _RunProcessFailed as exc:
                 failure = exc.message
             finally:
                 # Whatever happened, the process is killed and gone before its slot is free again.
-                await run.finish()
-                # Replace the spare only now: forking during the run would compete with it for CPU.
+                await process.finish()
+                # Replace the ready process only now: forking during the run would compete with it for CPU.
                 assert self._refill_wanted is not None
                 self._refill_wanted.set()
         raise SandboxUnavailable(failure)
 
-    async def _execute(self, run: SpawnedRun, request: RunRequest) -> RunResult:
-        channel = Channel(run.data, self._max_frame)
-        await self._until_ready(run, channel)
+    async def _execute(self, process: RunProcess, request: RunRequest) -> RunResult:
+        channel = Channel(process.channel, self._max_frame)
+        await self._until_ready(process, channel)
         started = time.perf_counter()
         deadline = started + self.limits.wall_s
-        cpu_before = run.cpu_seconds() or 0.0
-        reply = asyncio.ensure_future(self._exchange(run, channel, request))
+        cpu_before = process.cpu_seconds() or 0.0
+        reply = asyncio.ensure_future(self._exchange(process, channel, request))
         try:
-            ending = await self._watch(run, reply, deadline, cpu_before)
+            ending = await self._watch(process, reply, deadline, cpu_before)
         finally:
             await _cancelled(reply)
         if ending != "done":
-            return await self._stopped(run, ending, started)
+            return await self._stopped(process, ending, started)
         try:
             frame = reply.result()
         except FrameTooLarge:
-            return await self._stopped(run, "output_limit", started)
+            return await self._stopped(process, "output_limit", started)
         except FrameError:
-            return await self._stopped(run, "malformed", started)
+            return await self._stopped(process, "malformed", started)
         if frame is not None:
-            run.kill()  # its result is in: nothing it does from now on may use the slot
+            process.kill()  # its result is in: nothing it does from now on may use the slot
             return result_from_frame(frame, _ms_since(started), self.limits)
         # It closed its end without a result: wait (within the limits) for the process to end.
-        exited = asyncio.ensure_future(run.wait_gone())
+        exited = asyncio.ensure_future(process.wait_gone())
         try:
-            ending = await self._watch(run, exited, deadline, cpu_before)
+            ending = await self._watch(process, exited, deadline, cpu_before)
         finally:
             await _cancelled(exited)  # its reader on the pidfd must be gone before anyone else waits on it
         if ending != "done":
-            return await self._stopped(run, ending, started)
+            return await self._stopped(process, ending, started)
         elapsed_ms = _ms_since(started)
-        exit_info = await self._last_word(run, _EXIT_TIMEOUT_S)
-        if exit_info is None and await self._template_died(run.template_pid):
-            # The template died and took this spare with it: not the snippet's doing.
-            raise _SpareFailed("the sandbox template died during the run")
+        exit_info = await self._last_word(process, _EXIT_TIMEOUT_S)
+        if exit_info is None and await self._template_died(process.template_pid):
+            # The template process died and took this run process with it: not the snippet's doing.
+            raise _RunProcessFailed("the sandbox template died during the run")
         return result_without_frame("exited", exit_info, elapsed_ms, self.limits)
 
-    async def _exchange(self, run: SpawnedRun, channel: Channel, request: RunRequest) -> dict[str, Any] | None:
+    async def _exchange(self, process: RunProcess, channel: Channel, request: RunRequest) -> dict[str, Any] | None:
         """Send the code, read the one frame that answers it (None: the process closed its end)."""
         try:
-            await asyncio.get_running_loop().sock_sendall(run.data, encode_frame({"code": request.code, "device": request.device}))
+            request_frame = encode_frame({"code": request.code, "device": request.device})
+            await asyncio.get_running_loop().sock_sendall(process.channel, request_frame)
         except OSError:
             return None
         return await channel.next()
 
-    async def _watch(self, run: SpawnedRun, task: asyncio.Future[Any], deadline: float, cpu_before: float) -> str:
+    async def _watch(self, process: RunProcess, task: asyncio.Future[Any], deadline: float, cpu_before: float) -> str:
         """Wait for `task` within the wall-clock deadline and the CPU limit, both enforced here.
 
         Returns "done", "timeout" or "cpu_limit". The CPU time is read from /proc
@@ -239,7 +242,7 @@ class RunnerPool:
             if now >= deadline:
                 return "done" if task.done() else "timeout"
             wait_s = deadline - now
-            used = run.cpu_seconds()
+            used = process.cpu_seconds()
             if used is not None:
                 left = limits.cpu_s - (used - cpu_before)
                 if left <= 0:
@@ -249,13 +252,13 @@ class RunnerPool:
             if done:
                 return "done"
 
-    async def _stopped(self, run: SpawnedRun, ending: Ending, started: float) -> RunResult:
+    async def _stopped(self, process: RunProcess, ending: Ending, started: float) -> RunResult:
         """Kill a run the pool stopped (or that broke the protocol) and say why."""
-        run.kill()
-        await run.wait_gone(_EXIT_TIMEOUT_S)  # its elapsed time ends when the process does
+        process.kill()
+        await process.wait_gone(_EXIT_TIMEOUT_S)  # its elapsed time ends when the process does
         return result_without_frame(ending, None, _ms_since(started), self.limits)
 
-    async def _until_ready(self, run: SpawnedRun, channel: Channel) -> None:
+    async def _until_ready(self, process: RunProcess, channel: Channel) -> None:
         """Wait for the sandboxed process to say it is ready for code."""
         try:
             ready = await asyncio.wait_for(channel.next(), _READY_TIMEOUT_S)
@@ -263,17 +266,17 @@ class RunnerPool:
             ready = None
         if ready is not None and ready.get("event") == "ready":
             return
-        run.kill()
-        exit_info = await self._last_word(run, 1.0)
+        process.kill()
+        exit_info = await self._last_word(process, 1.0)
         message = (ready or {}).get("message") or f"the sandboxed process died while starting ({exit_info})"
-        raise _SpareFailed(str(message))
+        raise _RunProcessFailed(str(message))
 
-    async def _last_word(self, run: SpawnedRun, timeout_s: float) -> dict[str, Any] | None:
-        """The template's report of how the process ended, or None if there is none."""
+    async def _last_word(self, process: RunProcess, timeout_s: float) -> dict[str, Any] | None:
+        """The template process's report of how the run process ended, or None if there is none."""
 
         async def last_frame() -> dict[str, Any] | None:
             while True:
-                frame = await run.status_channel.next()
+                frame = await process.status_channel.next()
                 if frame is None or frame.get("event") == "exit":
                     return frame
 
@@ -282,22 +285,22 @@ class RunnerPool:
         except (TimeoutError, FrameError):
             return None
 
-    # -- spares and the template ---------------------------------------------
+    # -- ready run processes and the template process ---------------------------------------------
 
-    async def _take_spare(self) -> SpawnedRun:
-        while self._spares:
-            spare = self._spares.popleft()
-            if self._template.alive and spare.template_pid == self._template.pid:
-                return spare
-            spare.kill()  # forked by a template that died: it dies with it
-            spare.close()
+    async def _take_ready_process(self) -> RunProcess:
+        while self._ready:
+            process = self._ready.popleft()
+            if self._template.alive and process.template_pid == self._template.pid:
+                return process
+            process.kill()  # forked by a template process that died: it dies with it
+            process.close()
         return await self._spawn()
 
-    def _drop_spares(self) -> None:
-        while self._spares:
-            spare = self._spares.popleft()
-            spare.kill()
-            spare.close()
+    def _drop_ready_processes(self) -> None:
+        while self._ready:
+            process = self._ready.popleft()
+            process.kill()
+            process.close()
 
     async def _template_died(self, template_pid: int, within_s: float = 1.0) -> bool:
         """Whether that template is gone (a new one may have replaced it), giving its exit a moment to show."""
@@ -308,19 +311,19 @@ class RunnerPool:
             await asyncio.sleep(0.01)
         return True
 
-    async def _keep_spares(self) -> None:
+    async def _keep_ready_processes(self) -> None:
         assert self._refill_wanted is not None
         while True:
             await self._refill_wanted.wait()
             self._refill_wanted.clear()
-            while len(self._spares) < self._spare_target and not self._closed:
+            while len(self._ready) < self._ready_target and not self._closed:
                 try:
-                    self._spares.append(await self._spawn())
+                    self._ready.append(await self._spawn())
                 except RunnerError:
                     await asyncio.sleep(0.5)  # the next run retries and reports the failure
                     break
 
-    async def _spawn(self) -> SpawnedRun:
+    async def _spawn(self) -> RunProcess:
         for _ in range(2):
             try:
                 return await self._template.spawn()
@@ -377,8 +380,3 @@ def run_snippets_sync(
             return list(await asyncio.gather(*(pool.run(RunRequest(code)) for code in codes)))
 
     return asyncio.run(run_all())
-
-
-def run_snippet_sync(code: str, limits: RunnerLimits | None = None, *, allow_unsafe: bool = False) -> RunResult:
-    """Run one snippet (starts and stops a template; use run_snippets_sync for many)."""
-    return run_snippets_sync([code], limits, allow_unsafe=allow_unsafe, concurrency=1)[0]

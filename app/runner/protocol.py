@@ -1,13 +1,15 @@
 """What goes into the runner and what comes out: plain dataclasses and errors.
 
 Nothing here touches processes; the web layer and the CLI import only this and
-`RunnerPool`.
+`RunnerPool`. The errors belong to the app's one family (`TextbookError`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
+
+from app.errors import BadInput, Busy, TextbookError, Unavailable
 
 RunStatus = Literal["ok", "error", "timeout", "memory_limit", "output_limit", "killed"]
 IsolationLevel = Literal["full", "unsafe", "none"]
@@ -68,10 +70,6 @@ class RunResult:
     elapsed_ms: float = 0.0
     device: str = "cpu"
 
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
@@ -103,25 +101,56 @@ class IsolationReport:
         return {"level": self.level, "details": list(self.details)}
 
 
-class RunnerError(Exception):
-    """Base of the runner's errors; the message is safe to show a student."""
+class RunnerError(TextbookError):
+    """Base of the runner's errors: an HTTP status and a message a student can act on.
 
+    The web layer lets them through to its one error handler untranslated.
+    """
 
-class RunnerBusy(RunnerError):
-    """Every worker is busy and the queue is full; try again after `retry_after_s`."""
-
-    def __init__(self, retry_after_s: float) -> None:
-        super().__init__(f"the code runner is busy; try again in {retry_after_s:.0f} s")
-        self.retry_after_s = retry_after_s
-
-
-class SandboxUnavailable(RunnerError):
-    """Snippets cannot run here (no OS isolation and no opt-in to unsafe mode)."""
+    status = 503
 
     def __init__(self, reason: str) -> None:
-        super().__init__(f"code execution is unavailable: {reason}")
+        # Not super(): the other bases (Busy, BadInput, ...) take other arguments; they add no state.
+        TextbookError.__init__(self, self.describe(reason))
         self.reason = reason
 
+    @staticmethod
+    def describe(reason: str) -> str:
+        return f"The code runner is not available right now ({reason}); try again shortly."
 
-class InvalidRequest(RunnerError, ValueError):
+
+class RunnerBusy(RunnerError, Busy):
+    """Every slot is busy and the queue is full; try again after `retry_after_s` (whole seconds)."""
+
+    status = 429
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = max(1, round(retry_after_s))
+        super().__init__(f"busy for about {self.retry_after_s} s")
+
+    def describe(self, reason: str) -> str:  # type: ignore[override]
+        return f"Every code runner is busy right now; try again in {self.retry_after_s} s."
+
+
+class SandboxUnavailable(RunnerError, Unavailable):
+    """Snippets cannot run here (no OS isolation and no opt-in to unsafe mode)."""
+
+    status = 503
+
+    @staticmethod
+    def describe(reason: str) -> str:
+        return f"Running code is switched off on this server: code execution is unavailable: {reason}"
+
+
+class InvalidRequest(RunnerError, BadInput, ValueError):
     """The request itself is unacceptable (too long, unknown device)."""
+
+    status = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.field = "code"  # the input at fault, for the error handler
+
+    @staticmethod
+    def describe(reason: str) -> str:
+        return reason

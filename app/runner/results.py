@@ -64,7 +64,7 @@ def result_from_frame(frame: dict[str, Any], elapsed_ms: float, limits: RunnerLi
         notes.append(f"[{len(raw_figures)} figures were made; only the first {limits.max_figures} are returned]")
     if notes:
         stderr += ("" if not stderr or stderr.endswith("\n") else "\n") + "\n".join(notes) + "\n"
-    return RunResult(status=status, stdout=stdout, stderr=stderr, figures=figures, elapsed_ms=elapsed_ms)  # type: ignore[arg-type]
+    return RunResult(status, stdout, stderr, figures, elapsed_ms)  # type: ignore[arg-type]  # status: checked above
 
 
 def clean_text(text: str) -> str:
@@ -109,7 +109,8 @@ def result_without_frame(
         message = f"stopped: the snippet sent more output than the {limits.output_bytes}-byte limit\n"
         return RunResult("output_limit", "", message, [], elapsed_ms)
     if ending == "malformed":
-        return RunResult("error", "", "the sandbox returned a malformed result (did the snippet write to it?)\n", [], elapsed_ms)
+        message = "the sandbox returned a malformed result (did the snippet write to it?)\n"
+        return RunResult("error", "", message, [], elapsed_ms)
     signal_number = (exit_info or {}).get("signal")
     code = (exit_info or {}).get("code")
     if isinstance(signal_number, int):
@@ -122,7 +123,8 @@ def result_without_frame(
         }.get(signal_number, "")
         return RunResult("killed", "", f"the snippet's process was killed by {name}{hint}\n", [], elapsed_ms)
     if isinstance(code, int):
-        return RunResult("error", "", f"the snippet's process exited (code {code}) before reporting a result\n", [], elapsed_ms)
+        message = f"the snippet's process exited (code {code}) before reporting a result\n"
+        return RunResult("error", "", message, [], elapsed_ms)
     return RunResult("killed", "", "the snippet's process vanished without a result\n", [], elapsed_ms)
 
 

@@ -23,6 +23,7 @@ import resource
 import signal
 import sys
 from dataclasses import dataclass
+from typing import Literal
 from pathlib import Path
 
 from . import linux
@@ -35,14 +36,23 @@ FALLBACK_SCRATCH = "/scratch"  # when the runtime itself lives under /tmp, which
 STAGE_ROOT = "/tmp"  # in the template's mount namespace only: a tmpfs covers the host's /tmp
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _SYSTEM_LIB_DIRS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib")
+# Set in the template process and again in each run process: single-threaded math libraries
+# (their thread pools would count against max_threads) and a plotting backend without a display.
+LIBRARY_ENVIRONMENT = {
+    "LANG": "C.UTF-8",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+}
 SNIPPET_NICENESS = 5  # snippets yield the CPU to the web server: a class's runs must not stall page views
-_VM_SLACK = 32 << 20
-_EMPTY_FLAGS = linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC  # setup code in the child maps a little more than the template had
+_VM_SLACK = 32 << 20  # setup code in the run process maps a little more than the template process had
+_EMPTY_FLAGS = linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
 
 
 @dataclass(frozen=True)
 class Stage:
-    root: str  # read-only tree that children pivot into
+    root: str  # read-only tree that run processes pivot into
     mounts: tuple[str, ...]  # host paths bind-mounted (read-only) at the same place
     links: tuple[str, ...]  # host symlinks recreated (e.g. /lib -> usr/lib)
     scratch: str = SCRATCH  # where each run's private tmpfs goes (also its cwd and $HOME)
@@ -50,9 +60,9 @@ class Stage:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything a forked child needs, fixed when the template starts."""
+    """Everything a run process needs, fixed when the template process starts."""
 
-    mode: str  # "full" or "unsafe"
+    mode: Literal["full", "unsafe"]  # namespaces and a read-only root, or (opt-in) only what works without
     limits: RunnerLimits
     stage: Stage | None
     drop_to: int | None  # host uid/gid to become before creating the user namespace
@@ -267,10 +277,6 @@ def _reset_environment(home: str) -> None:
             "PATH": "/usr/bin:/bin",
             "HOME": home,
             "TMPDIR": home,
-            "LANG": "C.UTF-8",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg",
+            **LIBRARY_ENVIRONMENT,
         }
     )

@@ -1,4 +1,4 @@
-"""The seccomp filter loaded last in every sandboxed child.
+"""The seccomp filter loaded last in every run process.
 
 A deny list on top of the namespaces, not instead of them: everything a
 NumPy/matplotlib snippet needs stays allowed, while the calls that create
@@ -56,7 +56,7 @@ _NAMESPACE_FLAGS = (
 
 
 def build_filter() -> tuple[bytes, list[str]]:
-    """Compile the policy once (in the template) into a BPF program children load.
+    """Compile the policy once (in the template process) into a BPF program run processes load.
 
     Returns the program and the names of syscalls this libseccomp did not know,
     which the isolation report lists.

@@ -44,7 +44,7 @@ def test_isolation_report_says_full_and_why(runner: PoolHarness) -> None:
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PoolHarness]:
     """One worker, a queue of one: small enough to fill on purpose."""
-    harness = start_harness(TEST_LIMITS, concurrency=1, queue_size=1, spares=1)
+    harness = start_harness(TEST_LIMITS, concurrency=1, queue_size=1, ready_processes=1)
     yield harness
     harness.close()
 

@@ -172,7 +172,7 @@ def test_a_closed_socket_does_not_escape_the_wall_clock_limit(sandbox: PoolHarne
 
 @pytest.fixture(scope="module")
 def cpu_limited() -> Iterator[PoolHarness]:
-    harness = start_harness(RunnerLimits(wall_s=8.0, cpu_s=1, memory_mb=128), concurrency=1, spares=1)
+    harness = start_harness(RunnerLimits(wall_s=8.0, cpu_s=1, memory_mb=128), concurrency=1, ready_processes=1)
     yield harness
     harness.close()
 

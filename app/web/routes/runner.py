@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.errors import BadInput, Busy, NotFound, PayloadTooLarge, TextbookError, Unavailable
-from app.runner.protocol import InvalidRequest, RunnerBusy, RunnerError, RunRequest, RunResult, SandboxUnavailable
+from app.errors import Busy, NotFound, PayloadTooLarge, TextbookError
+from app.runner.protocol import RunRequest, RunResult
 from app.web.chapter_page import chapter_context
 from app.web.errors import api_errors
 from app.web.forms import Text, read_form
@@ -52,21 +52,12 @@ class RunOut(BaseModel):
 
 
 async def execute(state: AppState, code: str) -> RunResult:
-    """Run code in the sandbox; refusals become domain errors with a student-facing message."""
+    """Run code in the sandbox. The pool's refusals are already domain errors (busy: 429,
+    switched off or stopped: 503, unacceptable: 422) with a message for the student."""
     size = len(code.encode("utf-8"))
     if size > MAX_CODE_BYTES:
         raise PayloadTooLarge(f"That code is {size / 1024:.1f} KB; snippets can be at most {MAX_CODE_BYTES // 1024} KB.", field="code")
-    try:
-        return await state.runner.run(RunRequest(code=code))
-    except RunnerBusy as busy:
-        retry = max(1, round(busy.retry_after_s))
-        raise Busy(f"Every code runner is busy right now; try again in {retry} s.", retry_after_s=retry) from busy
-    except SandboxUnavailable as unavailable:
-        raise Unavailable(f"Running code is switched off on this server: {unavailable}") from unavailable
-    except InvalidRequest as invalid:
-        raise BadInput(str(invalid), field="code") from invalid
-    except RunnerError as stopped:  # the pool is starting up or shutting down
-        raise Unavailable(f"The code runner is not available right now ({stopped}); try again shortly.") from stopped
+    return await state.runner.run(RunRequest(code=code))
 
 
 @router.post("/chapters/{slug}/snippets/{snippet_id}", response_class=HTMLResponse, include_in_schema=False)

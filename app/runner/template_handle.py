@@ -1,8 +1,8 @@
-"""The pool's side of the template process: start it, ask it to fork runs, replace it.
+"""The pool's handle on the template process: start it, ask it to fork run processes, replace it.
 
-Each spawned run arrives as a `SpawnedRun`: the data socket to the snippet's
-process, the status socket from its supervising fork, and a pidfd for that
-fork, so killing a run can never hit a recycled pid.
+Each run process arrives as a `RunProcess`: its result channel (the socket to
+the snippet's process), the status socket on which the template process
+reports how it ended, and a pidfd, so killing it can never hit a recycled pid.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ from pathlib import Path
 
 from .channel import Channel, wait_readable
 from .protocol import IsolationReport, RunnerError, RunnerLimits
+from .sandbox import LIBRARY_ENVIRONMENT
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _TOP_PACKAGE = __name__.split(".")[0]
 _IMPORT_ROOT = _PACKAGE_DIR.parents[len(__name__.split(".")) - 2]
-_ZYGOTE_MODULE = __name__.rsplit(".", 1)[0] + ".zygote"
+_TEMPLATE_MODULE = __name__.rsplit(".", 1)[0] + ".template_process"
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    f"from {_ZYGOTE_MODULE} import main; main(sys.argv[2])"
+    f"from {_TEMPLATE_MODULE} import main; main(sys.argv[2])"
 )
 
 
@@ -38,14 +39,14 @@ class TemplateDied(RunnerError):
 
 
 @dataclass
-class SpawnedRun:
-    """One forked run: its two sockets, and a pidfd so it is killed without pid races."""
+class RunProcess:
+    """One run process, seen from the pool: its two sockets, and a pidfd so it is killed without pid races."""
 
     pid: int
     pidfd: int  # the snippet's process: pid 1 of its namespace, so killing it kills all of it
-    data: socket.socket  # to and from the snippet's process (untrusted)
-    status: socket.socket  # from the template: how the process ended
-    template_pid: int  # the template that forked it: the run dies with that template
+    channel: socket.socket  # the result channel: to and from the snippet's process (untrusted)
+    status: socket.socket  # from the template process: how the run process ended
+    template_pid: int  # the template process that forked it: it dies with that template process
     status_channel: Channel = field(init=False)
     host_pid: int | None = field(init=False)  # its pid as this process sees it, to read its CPU time
     closed: bool = field(init=False, default=False)
@@ -93,7 +94,7 @@ class SpawnedRun:
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
     async def finish(self) -> None:
-        """Kill the process, wait until it is gone, close every handle: nothing of the run is left."""
+        """Kill the process, wait until it is gone, close every handle: nothing of it is left."""
         if self.closed:
             return
         self.kill()
@@ -107,7 +108,7 @@ class SpawnedRun:
         if self.closed:
             return
         self.closed = True
-        self.data.close()
+        self.channel.close()
         self.status.close()
         os.close(self.pidfd)
 
@@ -130,17 +131,13 @@ def _pid_of_pidfd(pidfd: int) -> int | None:
 
 
 def template_environment() -> dict[str, str]:
-    """The template's whole environment: nothing of the server's (secrets live there)."""
+    """The template process's whole environment: nothing of the server's (secrets live there)."""
     mpl_dir = os.environ.get("MPLCONFIGDIR") or _matplotlib_cache_dir()
     return {
         "PATH": os.defpath,
-        "LANG": "C.UTF-8",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
+        **LIBRARY_ENVIRONMENT,
         # Per-thread malloc arenas reserve 64 MB of address space each, which RLIMIT_AS counts.
         "MALLOC_ARENA_MAX": "2",
-        "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": mpl_dir,
     }
 
@@ -155,7 +152,9 @@ def _matplotlib_cache_dir() -> str:
     return tempfile.mkdtemp(prefix="textbook-mpl-")
 
 
-class TemplateProcess:
+class TemplateHandle:
+    """The pool's side of one template process at a time: start, spawn run processes, stop."""
+
     def __init__(self, limits: RunnerLimits, *, allow_unsafe: bool, python: str | None = None) -> None:
         self._limits = limits
         self._allow_unsafe = allow_unsafe
@@ -212,7 +211,7 @@ class TemplateProcess:
             await self.stop()
         return self.isolation
 
-    async def spawn(self) -> SpawnedRun:
+    async def spawn(self) -> RunProcess:
         async with self._lock:
             if not self.alive:
                 raise TemplateDied("the sandbox template is not running")
@@ -230,12 +229,13 @@ class TemplateProcess:
         if "error" in reply or len(fds) != 3:
             for fd in fds:
                 os.close(fd)
-            raise RunnerError(str(reply.get("error", "the sandbox template sent no process")))
-        data, status = socket.socket(fileno=fds[0]), socket.socket(fileno=fds[1])
-        data.setblocking(False)
+            raise RunnerError(str(reply.get("error", "the sandbox template process sent no run process")))
+        channel, status = socket.socket(fileno=fds[0]), socket.socket(fileno=fds[1])
+        channel.setblocking(False)
         status.setblocking(False)
         assert self._process is not None
-        return SpawnedRun(pid=int(reply["pid"]), pidfd=fds[2], data=data, status=status, template_pid=self._process.pid)
+        pid, template_pid = int(reply["pid"]), self._process.pid
+        return RunProcess(pid=pid, pidfd=fds[2], channel=channel, status=status, template_pid=template_pid)
 
     def _mark_dead(self) -> None:
         if self._ctl is not None:
@@ -243,7 +243,7 @@ class TemplateProcess:
             self._ctl = None
 
     async def stop(self) -> None:
-        self._mark_dead()  # EOF on its control socket makes the template exit
+        self._mark_dead()  # EOF on its control socket makes the template process exit
         process, self._process = self._process, None
         if process is None:
             return

@@ -1,21 +1,21 @@
-"""The template ("zygote") process: imports NumPy and matplotlib once, then forks runs.
+"""The template process: imports NumPy and matplotlib once, then forks run processes.
 
 Started by the pool with a clean environment and no inherited fds except its
 control socket, so a snippet forked from it finds none of the server's secrets
-in memory. It never reads anything a snippet wrote: it forks, hands the run's
-sockets and a pidfd to the pool over SCM_RIGHTS, and when it reaps a run it
-writes the exit status on that run's status socket.
+in memory. It never reads anything a snippet wrote: it forks, hands the run
+process's sockets and a pidfd to the pool over SCM_RIGHTS, and when it reaps a
+run process it writes the exit status on that process's status socket.
 
-With full isolation the template first makes itself pid 1 of a pid namespace
+With full isolation the template process first makes itself pid 1 of a pid namespace
 of its own (the started process stays behind only to wait for it), because a
 process may start any number of child pid namespaces only from a namespace it
-owns. Each run is then forked straight into a fresh one: one fork per run.
+owns. Each run process is then forked straight into a fresh one: one fork per run.
 
 Control protocol (SOCK_SEQPACKET, one JSON object per packet):
-  template -> pool  {"event": "hello", "isolation": {...}}
-  pool -> template  {"op": "spawn"}   reply {"pid": ...} + fds [data, status, pidfd]
+  template process -> pool  {"event": "hello", "isolation": {...}}
+  pool -> template process  {"op": "spawn"}   reply {"pid": ...} + fds [data, status, pidfd]
                                      or   {"error": "..."} without fds
-  closing the socket ends the template, and with it every run it forked.
+  closing the socket ends the template process, and with it every run process it forked.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any, NoReturn
 from . import isolation, linux, sandbox
 from .protocol import IsolationReport, RunnerLimits
 from .wire import encode_frame, recv_frame, send_frame
-from .worker import exit_frame, run_process
+from . import run_process
 
 _PROBE_TIMEOUT_S = 20.0
 _WARM_UP_SNIPPET = """
@@ -48,7 +48,7 @@ plot_xy(x, x ** 2, title="warm-up", xlabel="x", ylabel="y", label="x^2")
 
 
 @dataclass
-class ZygoteConfig:
+class TemplateConfig:
     ctl_fd: int
     limits: RunnerLimits
     allow_unsafe: bool
@@ -57,26 +57,30 @@ class ZygoteConfig:
     hidden_paths: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_json(cls, text: str) -> ZygoteConfig:
+    def from_json(cls, text: str) -> TemplateConfig:
         raw = json.loads(text)
         raw["limits"] = RunnerLimits.from_dict(raw["limits"])
         return cls(**raw)
 
 
 @dataclass
-class _LiveRun:
-    status: socket.socket  # our end: the exit status goes here once we reap the run
+class RunProcessRecord:
+    """What the template process keeps of a live run process until it reaps it."""
+
+    status: socket.socket  # our end: the exit status goes here once we reap the run process
     scratch: str | None  # unsafe mode only: a host temp dir to remove afterwards
 
 
-class Template:
-    def __init__(self, config: ZygoteConfig, ctl: socket.socket) -> None:
+class TemplateProcess:
+    """The template process's own state: the sandbox plan, the seccomp program, its live run processes."""
+
+    def __init__(self, config: TemplateConfig, ctl: socket.socket) -> None:
         self.config = config
         self.ctl = ctl
         self.plan: sandbox.Plan | None = None
         self.program: bytes | None = None  # compiled seccomp filter
         self.pid_namespace: int | None = None  # fd of our own pid namespace (full mode)
-        self.runs: dict[int, _LiveRun] = {}
+        self.run_processes: dict[int, RunProcessRecord] = {}
         self._scratch_root: str | None = None  # unsafe mode: holds every run's temp dir
 
     # -- startup -------------------------------------------------------------
@@ -157,14 +161,14 @@ class Template:
     # -- serving -------------------------------------------------------------
 
     def spawn(self) -> tuple[int, int, socket.socket, socket.socket]:
-        """Fork one run; return (pid, pidfd, data socket, status socket), the pool's ends."""
+        """Fork one run process; return (pid, pidfd, data socket, status socket), the pool's ends."""
         assert self.plan is not None
-        data_parent, data_child = socket.socketpair()
-        status_parent, status_child = socket.socketpair()
-        status_child.setblocking(False)
+        result_ours, result_theirs = socket.socketpair()
+        status_ours, status_theirs = socket.socketpair()
+        status_theirs.setblocking(False)
         scratch = tempfile.mkdtemp(dir=self._unsafe_scratch_root()) if self.plan.mode == "unsafe" else None
         base_vm = linux.virtual_memory_bytes()
-        # Hold SIGCHLD so the reaper cannot collect the child before it is registered.
+        # Hold SIGCHLD so the reaper cannot collect the run process before it is registered.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         try:
             if self.pid_namespace is not None:
@@ -174,19 +178,20 @@ class Template:
                 try:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-                    run_process(self.plan, self.program, data_child, base_vm, self.config.hidden_package, scratch)
+                    hidden = self.config.hidden_package
+                    run_process.main(self.plan, self.program, result_theirs, base_vm, hidden, scratch)
                 finally:
                     os._exit(1)
             pidfd = os.pidfd_open(pid)
-            self.runs[pid] = _LiveRun(status_child, scratch)
+            self.run_processes[pid] = RunProcessRecord(status_theirs, scratch)
         except OSError:
-            for sock in (data_parent, data_child, status_parent, status_child):
+            for sock in (result_ours, result_theirs, status_ours, status_theirs):
                 sock.close()
             raise
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-        data_child.close()
-        return pid, pidfd, data_parent, status_parent
+        result_theirs.close()
+        return pid, pidfd, result_ours, status_ours
 
     def _unsafe_scratch_root(self) -> str:
         if self._scratch_root is None:
@@ -194,15 +199,15 @@ class Template:
         return self._scratch_root
 
     def shutdown(self) -> None:
-        """End every run still alive (spares included) and remove unsafe-mode temp dirs."""
+        """End every run process still alive (ready ones included) and remove unsafe-mode temp dirs."""
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-        for pid in list(self.runs):
+        for pid in list(self.run_processes):
             try:
                 os.kill(pid, signal.SIGKILL)  # not reaped yet, so the pid is still theirs
                 os.waitpid(pid, 0)
             except OSError:
                 pass
-            live = self.runs.pop(pid)
+            live = self.run_processes.pop(pid)
             live.status.close()
             if live.scratch is not None:
                 _kill_group(pid)
@@ -210,7 +215,7 @@ class Template:
             shutil.rmtree(self._scratch_root, ignore_errors=True)
 
     def reap(self, signum: int, frame: Any) -> None:
-        """SIGCHLD: collect finished runs and tell the pool how each one ended."""
+        """SIGCHLD: collect finished run processes and tell the pool how each one ended."""
         while True:
             try:
                 pid, wait_status = os.waitpid(-1, os.WNOHANG)
@@ -218,7 +223,7 @@ class Template:
                 return
             if pid == 0:
                 return
-            live = self.runs.pop(pid, None)
+            live = self.run_processes.pop(pid, None)
             if live is None:
                 continue
             try:
@@ -257,8 +262,8 @@ class Template:
 
 
 def _wait_and_exit(pid: int, ctl: socket.socket) -> NoReturn:
-    """The process the pool started, once the template lives on as `pid`: wait, then go."""
-    ctl.close()  # only the template itself may hold the control socket
+    """The process the pool started, once the template process lives on as `pid`: wait, then go."""
+    ctl.close()  # only the template process itself may hold the control socket
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the reaper must not take our wait
     code = 1
     try:
@@ -266,6 +271,13 @@ def _wait_and_exit(pid: int, ctl: socket.socket) -> NoReturn:
         code = os.waitstatus_to_exitcode(wait_status)
     finally:
         os._exit(code if 0 <= code < 256 else 1)
+
+
+def exit_frame(wait_status: int) -> dict[str, Any]:
+    """How a run process ended, as the template process reports it after reaping it."""
+    if os.WIFSIGNALED(wait_status):
+        return {"event": "exit", "code": None, "signal": os.WTERMSIG(wait_status)}
+    return {"event": "exit", "code": os.WEXITSTATUS(wait_status), "signal": None}
 
 
 def _kill_group(pgid: int) -> None:
@@ -276,30 +288,30 @@ def _kill_group(pgid: int) -> None:
 
 
 def _warm_up() -> None:
-    """Run a representative snippet so lazily imported modules and caches are in the template."""
+    """Run a representative snippet so lazily imported modules and caches are in the template process."""
     import builtins
 
     import matplotlib.font_manager
     import numpy
 
-    from . import child
+    from . import executor
 
-    builtins.plot_xy = child.plot_xy  # type: ignore[attr-defined]
+    builtins.plot_xy = executor.plot_xy  # type: ignore[attr-defined]
     main_module, argv = sys.modules["__main__"], sys.argv
-    child.execute_snippet(_WARM_UP_SNIPPET, RunnerLimits())
+    executor.execute_snippet(_WARM_UP_SNIPPET, RunnerLimits())
     sys.modules["__main__"], sys.argv = main_module, argv
     del builtins.plot_xy  # type: ignore[attr-defined]
-    numpy.random.seed()  # its first call imports and initialises lazily; children reseed too
-    # Cached fonts hold open files whose offsets forks would share; children reopen them.
+    numpy.random.seed()  # its first call imports and initialises lazily; run processes reseed too
+    # Cached fonts hold open files whose offsets forks would share; run processes reopen them.
     matplotlib.font_manager._get_font.cache_clear()
     gc.collect()
-    gc.freeze()  # keep the template's objects out of the children's GC passes (fewer copied pages)
+    gc.freeze()  # keep the template process's objects out of run processes' GC passes (fewer copied pages)
 
 
 def main(config_json: str) -> None:
-    config = ZygoteConfig.from_json(config_json)
+    config = TemplateConfig.from_json(config_json)
     ctl = socket.socket(fileno=config.ctl_fd)
-    template = Template(config, ctl)
+    template = TemplateProcess(config, ctl)
     signal.signal(signal.SIGCHLD, template.reap)
     _warm_up()
     report = template.establish()

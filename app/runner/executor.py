@@ -1,4 +1,4 @@
-"""What runs inside the sandbox: execute one snippet and describe what happened.
+"""The executor: inside the run process, execute one snippet and describe what happened.
 
 This module knows nothing about isolation; `sandbox.py` has already locked the
 process down before `execute_snippet` is called. It captures stdout/stderr under
@@ -241,9 +241,9 @@ def show_warning(
 
 
 def prepare_interpreter(hidden_package: str) -> None:
-    """Per-run interpreter tweaks, done in the forked child just before executing."""
+    """Per-run interpreter tweaks, done in the run process just before executing."""
     builtins.plot_xy = plot_xy  # type: ignore[attr-defined]
-    # Forked children inherit the template's RNG state; reseed so runs differ like fresh
+    # Run processes inherit the template process's RNG state; reseed so runs differ like fresh
     # interpreters would (Python's `random` already reseeds itself after fork).
     numpy.random.seed()
     plt.show = lambda *args, **kwargs: None  # Agg cannot show; don't warn students about it
