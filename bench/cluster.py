@@ -139,6 +139,7 @@ class Balancer:
             raise RuntimeError("HAProxy is not installed (/usr/sbin/haproxy); `./dev test` installs Debian's haproxy")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        work_dir.mkdir(parents=True, exist_ok=True)
         self.config = work_dir / "haproxy.cfg"
         self.config.write_text(haproxy_config(self.port, replicas))
         self.replicas = replicas
@@ -170,14 +171,14 @@ def replicas_behind_balancer(work_dir: Path, count: int, env: dict[str, str]) ->
         replicas = [Replica(f"r{n + 1}", work_dir / f"r{n + 1}", env) for n in range(count)]
         for replica in replicas:
             stack.callback(replica.stop)
-        _start_all(replicas)
+        start_all(replicas)
         balancer = Balancer(replicas, work_dir)
         stack.callback(balancer.stop)
         balancer.start()
         yield replicas, balancer
 
 
-def _start_all(replicas: Sequence[Replica]) -> None:
+def start_all(replicas: Sequence[Replica]) -> None:
     import threading
 
     errors: list[BaseException] = []
