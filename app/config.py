@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.runner.protocol import RunnerLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,9 +34,14 @@ class Settings(BaseSettings):
     database_pool_timeout_s: float = Field(default=5.0, gt=0, le=60, description="PostgreSQL: how long a request waits for a free connection")
     database_connect_timeout_s: float = Field(default=3.0, gt=0, le=60, description="PostgreSQL: how long opening a connection may take")
     database_busy_timeout_s: float = Field(
-        default=10.0, gt=0, le=300, description="SQLite: how long a query waits for another's lock before the student is told to try again"
+        default=10.0,
+        gt=0,
+        le=300,
+        description="SQLite: how long a query waits for another's lock before the student is told to try again",
     )
-    secret_key: str | None = Field(default=None, description="signs the learner cookie; default: generated once into data_dir")
+    secret_key: str | None = Field(
+        default=None, description="signs the learner cookie; default: generated once into data_dir"
+    )
     cookie_secure: bool = False
 
     runner_workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
@@ -54,6 +62,16 @@ class Settings(BaseSettings):
     def uses_embedded_database(self) -> bool:
         """The default SQLite file: the only database that upgrades its own schema at start."""
         return not self.database_url
+
+    def runner_limits(self) -> RunnerLimits:
+        """The per-run limits these settings ask for (the server and `textbook check` run alike)."""
+        return RunnerLimits(
+            wall_s=self.runner_wall_s,
+            cpu_s=max(6, math.ceil(self.runner_wall_s) + 1),
+            memory_mb=self.runner_memory_mb,
+            output_bytes=self.runner_output_kb * 1024,
+            max_figures=self.runner_max_figures,
+        )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,12 +19,10 @@ from app.instruments.catalog import CATALOG, INSTRUMENT_CATALOG
 from app.instruments.chart_renderer import ChartRenderer
 from app.lifecycle import Lifecycle
 from app.runner.pool import RunnerPool
-from app.runner.protocol import RunnerLimits
 from app.schema import check_schema
 from app.storage import ProgressStore
 from app.web.errors import install_error_handlers
 from app.web.instrument_views import drawn, initial_view
-from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.learner import LearnerCookie
 from app.web.request_log import RequestLog
 from app.web.routes import api, exercises, instruments, instruments_api, pages, runner
@@ -33,16 +30,6 @@ from app.web.state import AppState
 from app.web.templating import build_templates
 
 log = logging.getLogger("textbook")
-
-
-def runner_limits(settings: Settings) -> RunnerLimits:
-    return RunnerLimits(
-        wall_s=settings.runner_wall_s,
-        cpu_s=max(6, math.ceil(settings.runner_wall_s) + 1),
-        memory_mb=settings.runner_memory_mb,
-        output_bytes=settings.runner_output_kb * 1024,
-        max_figures=settings.runner_max_figures,
-    )
 
 
 class SecretKeyMissing(RuntimeError):
@@ -80,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     library = ChapterLibrary(settings.content_dir, build_markdown(INSTRUMENT_CATALOG))
     store = open_store(settings)
     pool = RunnerPool(
-        runner_limits(settings),
+        settings.runner_limits(),
         concurrency=settings.runner_workers,
         queue_size=settings.runner_queue,
         allow_unsafe=settings.runner_allow_unsafe,

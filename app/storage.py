@@ -103,7 +103,13 @@ class ProgressStore:
 
     def record_attempt(self, learner_id: str, exercise_id: str, answer: str, verdict: str) -> Attempt:
         attempt = Attempt(exercise_id=exercise_id, answer=answer, verdict=verdict, created_at=time.time())
-        with _unavailable_as(f"Your answer could not be saved: {UNAVAILABLE}, and nothing was recorded. Please try again in a moment."), self.engine.begin() as connection:
+        with (
+            _unavailable_as(
+                f"Your answer could not be saved: {UNAVAILABLE}, and nothing was recorded. "
+                "Please try again in a moment."
+            ),
+            self.engine.begin() as connection,
+        ):
             connection.execute(
                 attempts.insert().values(
                     learner_id=learner_id,
@@ -116,18 +122,28 @@ class ProgressStore:
         return attempt
 
     def record_reveal(self, learner_id: str, exercise_id: str) -> None:
-        with _unavailable_as(f"The worked solution could not be opened: {UNAVAILABLE}. Please try again in a moment."), self.engine.begin() as connection:
+        with (
+            _unavailable_as(f"The worked solution could not be opened: {UNAVAILABLE}. Please try again in a moment."),
+            self.engine.begin() as connection,
+        ):
             exists = connection.execute(
-                select(reveals.c.learner_id).where(reveals.c.learner_id == learner_id, reveals.c.exercise_id == exercise_id)
+                select(reveals.c.learner_id).where(
+                    reveals.c.learner_id == learner_id, reveals.c.exercise_id == exercise_id
+                )
             ).first()
             if exists is None:
-                connection.execute(reveals.insert().values(learner_id=learner_id, exercise_id=exercise_id, created_at=time.time()))
+                connection.execute(
+                    reveals.insert().values(learner_id=learner_id, exercise_id=exercise_id, created_at=time.time())
+                )
 
     def records(self, learner_id: str, exercise_ids: list[str]) -> dict[str, ExerciseRecord]:
         """Per exercise the learner has attempted: last attempt, ever solved, revealed, count."""
         if not exercise_ids:
             return {}
-        with _unavailable_as(f"Your saved answers could not be read: {UNAVAILABLE}."), self.engine.connect() as connection:
+        with (
+            _unavailable_as(f"Your saved answers could not be read: {UNAVAILABLE}."),
+            self.engine.connect() as connection,
+        ):
             summary = connection.execute(
                 select(
                     attempts.c.exercise_id,
@@ -139,21 +155,26 @@ class ProgressStore:
                 .group_by(attempts.c.exercise_id)
             ).all()
             last_ids = [row[1] for row in summary]
-            last_rows = {
-                row.id: row
-                for row in connection.execute(select(attempts).where(attempts.c.id.in_(last_ids))).all()
-            } if last_ids else {}
+            last_rows = (
+                {row.id: row for row in connection.execute(select(attempts).where(attempts.c.id.in_(last_ids))).all()}
+                if last_ids
+                else {}
+            )
             revealed = {
                 row[0]
                 for row in connection.execute(
-                    select(reveals.c.exercise_id).where(reveals.c.learner_id == learner_id, reveals.c.exercise_id.in_(exercise_ids))
+                    select(reveals.c.exercise_id).where(
+                        reveals.c.learner_id == learner_id, reveals.c.exercise_id.in_(exercise_ids)
+                    )
                 ).all()
             }
         records: dict[str, ExerciseRecord] = {}
         for exercise_id, last_id, count, solved in summary:
             row = last_rows[last_id]
             records[exercise_id] = ExerciseRecord(
-                last=Attempt(exercise_id=row.exercise_id, answer=row.answer, verdict=row.verdict, created_at=row.created_at),
+                last=Attempt(
+                    exercise_id=row.exercise_id, answer=row.answer, verdict=row.verdict, created_at=row.created_at
+                ),
                 solved=bool(solved),
                 revealed=exercise_id in revealed,
                 attempts=int(count),
@@ -169,7 +190,13 @@ class ProgressStore:
 
     def reset(self, learner_id: str) -> int:
         """Forget everything a learner did; returns how many attempts were removed."""
-        with _unavailable_as(f"Your progress could not be reset: {UNAVAILABLE}, and nothing was removed. Please try again in a moment."), self.engine.begin() as connection:
+        with (
+            _unavailable_as(
+                f"Your progress could not be reset: {UNAVAILABLE}, and nothing was removed. "
+                "Please try again in a moment."
+            ),
+            self.engine.begin() as connection,
+        ):
             removed = connection.execute(delete(attempts).where(attempts.c.learner_id == learner_id)).rowcount
             connection.execute(delete(reveals).where(reveals.c.learner_id == learner_id))
         return int(removed or 0)

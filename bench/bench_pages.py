@@ -16,8 +16,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.server import ROOT, running_server  # noqa: E402
-from bench.stats import interleaved, table  # noqa: E402
+from bench.server import ROOT, running_server
+from bench.stats import interleaved, table
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, list[float]]]:
@@ -42,12 +42,22 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, list[float]]]:
             instruments = interleaved(
                 {
                     "trivial endpoint (GET /api/version)": lambda: client.get("/api/version"),
-                    "LoRA matrix JSON": lambda: client.get("/api/instruments/lora/matrix", params={"d_in": 4096, "d_out": 4096, "r": 8}),
-                    "LoRA model JSON": lambda: client.get("/api/instruments/lora/model", params={"model": "llama-3-70b", "r": 16, "targets": "all-linear"}),
-                    "VRAM JSON": lambda: client.get("/api/instruments/vram", params={"model": "llama-2-70b", "method": "qlora"}),
+                    "LoRA matrix JSON": lambda: client.get(
+                        "/api/instruments/lora/matrix", params={"d_in": 4096, "d_out": 4096, "r": 8}
+                    ),
+                    "LoRA model JSON": lambda: client.get(
+                        "/api/instruments/lora/model", params={"model": "llama-3-70b", "r": 16, "targets": "all-linear"}
+                    ),
+                    "VRAM JSON": lambda: client.get(
+                        "/api/instruments/vram", params={"model": "llama-2-70b", "method": "qlora"}
+                    ),
                     "NF4 JSON": lambda: client.get("/api/instruments/nf4", params={"block_size": 64}),
-                    "LoRA fragment (HTMX)": lambda: client.get("/chapters/fine-tuning/instruments/lora-counter", params={"lora-counter.r": 32}, headers=hx),
-                    "VRAM fragment with chart (HTMX, cached)": lambda: client.get("/chapters/fine-tuning/instruments/vram-fit", params={"vram-fit.method": "lora"}, headers=hx),
+                    "LoRA fragment (HTMX)": lambda: client.get(
+                        "/chapters/fine-tuning/instruments/lora-counter", params={"lora-counter.r": 32}, headers=hx
+                    ),
+                    "VRAM fragment with chart (HTMX, cached)": lambda: client.get(
+                        "/chapters/fine-tuning/instruments/vram-fit", params={"vram-fit.method": "lora"}, headers=hx
+                    ),
                 },
                 args.repeats,
             )

@@ -32,8 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.runner import RunnerLimits, RunnerPool, RunRequest
-from tests.runner.snippets import LORA_ALGEBRA
+from app.runner import RunnerLimits, RunnerPool, RunRequest  # noqa: E402
+from tests.runner.snippets import LORA_ALGEBRA  # noqa: E402
 
 EXPECTED = "merged == two-path    : True"
 PACED_GAP_S = 0.02

@@ -27,14 +27,14 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import schemathesis  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from schemathesis.python import asgi as schemathesis_asgi  # noqa: E402
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+from schemathesis.python import asgi as schemathesis_asgi
 
-from app.main import create_app  # noqa: E402
-from tests.conftest import make_settings  # noqa: E402
-from tests.web.test_schema_fuzz import RUN_PATH, check_response, with_hints  # noqa: E402
+from app.main import create_app
+from tests.conftest import make_settings
+from tests.web.test_schema_fuzz import RUN_PATH, check_response, with_hints
 
 CHAPTER = "fine-tuning"
 EXERCISES = ["full-ft-memory", "lora-adapter-params", "lora-trainable-percent", "nf4-levels-count", "qlora-70b-weights"]
@@ -94,7 +94,7 @@ def fuzz_operation(operation: Any, app: Any, examples: int, deadline: float, tal
     for mode in modes:
         try:
             strategies.append(operation.as_strategy(generation_mode=mode))
-        except Exception:  # an operation without parameters has no negative data
+        except Exception:  # noqa: BLE001  (an operation without parameters has no negative data)
             continue
 
     @seed(run_seed)
@@ -113,7 +113,7 @@ def fuzz_operation(operation: Any, app: Any, examples: int, deadline: float, tal
         tally.cases[label] += 1
         try:
             response = case.call(app=app)
-        except Exception as exc:  # the app raised through the transport: a 500 in production
+        except Exception as exc:  # noqa: BLE001  (the app raised through the transport: a 500 in production)
             tally.statuses[(label, 0)] += 1
             tally.fail(label, describe_failure(exc), case.as_curl_command())
             return
@@ -125,7 +125,7 @@ def fuzz_operation(operation: Any, app: Any, examples: int, deadline: float, tal
 
     try:
         one_case()
-    except Exception as exc:  # hypothesis itself gave up (e.g. could not generate)
+    except Exception as exc:  # noqa: BLE001  (hypothesis itself gave up, e.g. could not generate)
         tally.fail(operation.label, f"generation: {describe_failure(exc)}", "")
 
 
@@ -140,20 +140,63 @@ def hostile_requests(value: str) -> list[tuple[str, str, dict[str, Any]]]:
     query = quote(value.encode("utf-8", "surrogatepass"), safe="")
     exercise = EXERCISES[len(value) % len(EXERCISES)]
     return [
-        ("POST /api/exercises/{id}/check", "POST", {"url": f"/api/exercises/{exercise}/check", **body({"answer": value})}),
-        ("POST /api/exercises/{id}/check (id)", "POST", {"url": f"/api/exercises/{quote(value.encode('utf-8', 'surrogatepass'), safe='')}/check", **body({"answer": "1"})}),
+        (
+            "POST /api/exercises/{id}/check",
+            "POST",
+            {"url": f"/api/exercises/{exercise}/check", **body({"answer": value})},
+        ),
+        (
+            "POST /api/exercises/{id}/check (id)",
+            "POST",
+            {
+                "url": f"/api/exercises/{quote(value.encode('utf-8', 'surrogatepass'), safe='')}/check",
+                **body({"answer": "1"}),
+            },
+        ),
         ("POST /api/run", "POST", {"url": RUN_PATH, **body({"code": value})}),
         ("GET /api/chapters/{slug}", "GET", {"url": f"/api/chapters/{query}"}),
-        ("GET /api/instruments/lora/matrix", "GET", {"url": f"/api/instruments/lora/matrix?d_in={query}&d_out=4096&r=8"}),
-        ("GET /api/instruments/lora/model", "GET", {"url": f"/api/instruments/lora/model?model=llama-2-7b&r=8&targets={query}"}),
+        (
+            "GET /api/instruments/lora/matrix",
+            "GET",
+            {"url": f"/api/instruments/lora/matrix?d_in={query}&d_out=4096&r=8"},
+        ),
+        (
+            "GET /api/instruments/lora/model",
+            "GET",
+            {"url": f"/api/instruments/lora/model?model=llama-2-7b&r=8&targets={query}"},
+        ),
         ("GET /api/instruments/vram", "GET", {"url": f"/api/instruments/vram?params_billion={query}&seq_len={query}"}),
         ("GET /api/instruments/nf4", "GET", {"url": f"/api/instruments/nf4?block_size={query}"}),
-        ("GET /chapters/{slug}?instrument", "GET", {"url": f"/chapters/{CHAPTER}?vram-fit.model={query}&lora-counter.r={query}"}),
-        ("GET fragment lora-counter", "GET", {"url": f"/chapters/{CHAPTER}/instruments/lora-counter?lora-counter.targets={query}", "headers": HX}),
-        ("GET fragment vram-fit", "GET", {"url": f"/chapters/{CHAPTER}/instruments/vram-fit?vram-fit.method={query}", "headers": HX}),
-        ("POST form answer (no JS)", "POST", {"url": f"/chapters/{CHAPTER}/exercises/{exercise}", **form({"answer": value})}),
-        ("POST form answer (HTMX)", "POST", {"url": f"/chapters/{CHAPTER}/exercises/{exercise}", **form({"answer": value}, **HX)}),
-        ("POST form snippet (HTMX)", "POST", {"url": f"/chapters/{CHAPTER}/snippets/lora-algebra", **form({"code": value}, **HX)}),
+        (
+            "GET /chapters/{slug}?instrument",
+            "GET",
+            {"url": f"/chapters/{CHAPTER}?vram-fit.model={query}&lora-counter.r={query}"},
+        ),
+        (
+            "GET fragment lora-counter",
+            "GET",
+            {"url": f"/chapters/{CHAPTER}/instruments/lora-counter?lora-counter.targets={query}", "headers": HX},
+        ),
+        (
+            "GET fragment vram-fit",
+            "GET",
+            {"url": f"/chapters/{CHAPTER}/instruments/vram-fit?vram-fit.method={query}", "headers": HX},
+        ),
+        (
+            "POST form answer (no JS)",
+            "POST",
+            {"url": f"/chapters/{CHAPTER}/exercises/{exercise}", **form({"answer": value})},
+        ),
+        (
+            "POST form answer (HTMX)",
+            "POST",
+            {"url": f"/chapters/{CHAPTER}/exercises/{exercise}", **form({"answer": value}, **HX)},
+        ),
+        (
+            "POST form snippet (HTMX)",
+            "POST",
+            {"url": f"/chapters/{CHAPTER}/snippets/lora-algebra", **form({"code": value}, **HX)},
+        ),
         ("POST form reset next", "POST", {"url": "/progress/reset", **form({"next": value})}),
     ]
 
@@ -167,18 +210,25 @@ def probe_hostile(app: Any, tally: Tally) -> None:
                 url = kwargs.pop("url")
                 try:
                     response = client.request(method, url, allow_redirects=False, **kwargs)
-                except Exception as exc:  # raised through the transport: a 500 in production
+                except Exception as exc:  # noqa: BLE001  (raised through the transport: a 500 in production)
                     tally.statuses[(label, 0)] += 1
                     tally.fail(label, describe_failure(exc), f"{method} {url} {value[:60]!r}")
                     continue
                 tally.statuses[(label, response.status_code)] += 1
                 if response.status_code >= 500:
-                    tally.fail(label, f"{response.status_code}: {response.text[:120]}", f"{method} {url[:120]} value={value[:60]!r}")
+                    tally.fail(
+                        label,
+                        f"{response.status_code}: {response.text[:120]}",
+                        f"{method} {url[:120]} value={value[:60]!r}",
+                    )
 
 
 def report(tally: Tally, elapsed: float) -> None:
     total = sum(tally.cases.values())
-    print(f"{total} cases in {elapsed:.0f} s; {sum(tally.failures.values())} failing cases, {len(tally.failures)} distinct failures\n")
+    print(
+        f"{total} cases in {elapsed:.0f} s; {sum(tally.failures.values())} failing cases, "
+        f"{len(tally.failures)} distinct failures\n"
+    )
     by_label: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
     for (label, status), count in tally.statuses.items():
         by_label[label][status] += count
@@ -199,7 +249,9 @@ def report(tally: Tally, elapsed: float) -> None:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", type=int, default=300, help="generated cases per operation (default 300)")
-    parser.add_argument("--run-examples", type=int, default=60, help="cases for POST /api/run, which runs each in the sandbox")
+    parser.add_argument(
+        "--run-examples", type=int, default=60, help="cases for POST /api/run, which runs each in the sandbox"
+    )
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop sending after this long")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-hostile", action="store_true", help="skip the hand-picked hostile strings")
@@ -223,7 +275,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             schemathesis_asgi.shutdown_lifespans()  # stops the runner pool
     elapsed = time.monotonic() - started
     report(tally, elapsed)
-    return {"cases": sum(tally.cases.values()), "failures": dict(tally.failures), "statuses": dict(tally.statuses), "elapsed": elapsed}
+    return {
+        "cases": sum(tally.cases.values()),
+        "failures": dict(tally.failures),
+        "statuses": dict(tally.statuses),
+        "elapsed": elapsed,
+    }
 
 
 if __name__ == "__main__":

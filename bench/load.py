@@ -19,28 +19,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
-import re
 import collections
+import html
 import os
 import random
+import re
 import resource
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.server import running_server  # noqa: E402
-from bench.stats import percentile  # noqa: E402
+from bench.server import running_server
+from bench.stats import percentile
 
 CHAPTER = "fine-tuning"
 EXERCISES = ["full-ft-memory", "lora-adapter-params", "lora-trainable-percent", "nf4-levels-count", "qlora-70b-weights"]
@@ -49,7 +49,22 @@ INSTRUMENT_P99_TARGET_MS = 100.0
 # A student's "slow one": about half a second of pure-Python CPU, well inside the 5 s wall limit.
 SLOW_SNIPPET = "total = 0\nfor i in range(4_000_000):\n    total += i * i\nprint(total)\n"
 # Plausible typed answers: right-looking, wrong, unit-less, unreadable.
-ANSWERS = ["112 GB", "1.12e11 bytes", "65.5k", "65536", "0.39%", "0.4 %", "16", "35 GB", "140 GB", "42", "about 100", "1e9", "3.5 GiB", "??"]
+ANSWERS = [
+    "112 GB",
+    "1.12e11 bytes",
+    "65.5k",
+    "65536",
+    "0.39%",
+    "0.4 %",
+    "16",
+    "35 GB",
+    "140 GB",
+    "42",
+    "about 100",
+    "1e9",
+    "3.5 GiB",
+    "??",
+]
 # What the students do, and how often (weights; a slider move is the commonest thing).
 ACTIONS = {
     "page": 8,  # GET /chapters/fine-tuning (reload, follow a link)
@@ -104,7 +119,13 @@ class Student:
 
 
 async def timed(
-    rec: Recorder, kind: str, send: Callable[..., Awaitable[httpx.Response]], url: str, *, is_run: bool = False, **kwargs: Any
+    rec: Recorder,
+    kind: str,
+    send: Callable[..., Awaitable[httpx.Response]],
+    url: str,
+    *,
+    is_run: bool = False,
+    **kwargs: Any,
 ) -> httpx.Response | None:
     """Send one request, record its latency and status; a transport error is recorded, not raised.
 
@@ -127,7 +148,9 @@ async def timed(
     try:
         response: httpx.Response = await send(url, extensions={"trace": trace}, **kwargs)
     except httpx.HTTPError as exc:
-        rec.samples.append(Sample(kind, None, (time.perf_counter() - start) * 1000, busy_at_start, error=type(exc).__name__))
+        rec.samples.append(
+            Sample(kind, None, (time.perf_counter() - start) * 1000, busy_at_start, error=type(exc).__name__)
+        )
         return None
     finally:
         if is_run:
@@ -136,7 +159,14 @@ async def timed(
     on_the_wire = sent_at[0] if sent_at else start
     busy = busy_at_start or rec.runs_in_flight > 0
     rec.samples.append(
-        Sample(kind, response.status_code, (end - on_the_wire) * 1000, busy, response.headers.get("retry-after"), wait_ms=(on_the_wire - start) * 1000)
+        Sample(
+            kind,
+            response.status_code,
+            (end - on_the_wire) * 1000,
+            busy,
+            response.headers.get("retry-after"),
+            wait_ms=(on_the_wire - start) * 1000,
+        )
     )
     return response
 
@@ -144,7 +174,14 @@ async def timed(
 def new_student(base: str, rng: random.Random) -> Student:
     client = httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30.0))
     lora = {"d_in": 8192, "d_out": 8192, "r": 16, "model": "llama-2-7b", "targets": "all-linear"}
-    vram = {"model": "llama-2-7b", "method": "qlora", "r": 16, "targets": "all-linear", "seq_len": 2048, "batch_size": 1}
+    vram = {
+        "model": "llama-2-7b",
+        "method": "qlora",
+        "r": 16,
+        "targets": "all-linear",
+        "seq_len": 2048,
+        "batch_size": 1,
+    }
     return Student(client, rng, lora, vram)
 
 
@@ -188,7 +225,9 @@ async def act(student: Student, chapter: Chapter, rec: Recorder) -> None:
     elif action == "fragment":
         instrument, state = move_a_slider(student, chapter)
         params = {f"{instrument}.{key}": value for key, value in state.items()}
-        response = await timed(rec, "fragment", client.get, f"/chapters/{CHAPTER}/instruments/{instrument}", params=params, headers=HX)
+        response = await timed(
+            rec, "fragment", client.get, f"/chapters/{CHAPTER}/instruments/{instrument}", params=params, headers=HX
+        )
         pending = CHART_PENDING.search(response.text) if response is not None else None
         if pending:  # as the browser does: the numbers first, then the chart they are waiting for
             await timed(rec, "chart", client.get, html.unescape(pending.group(1)), headers=HX)
@@ -206,7 +245,9 @@ async def act(student: Student, chapter: Chapter, rec: Recorder) -> None:
         await timed(rec, "instrument-json", client.get, url, params=params)
     elif action == "answer":
         exercise = rng.choice(EXERCISES)
-        response = await timed(rec, "answer", client.post, f"/api/exercises/{exercise}/check", json={"answer": rng.choice(ANSWERS)})
+        response = await timed(
+            rec, "answer", client.post, f"/api/exercises/{exercise}/check", json={"answer": rng.choice(ANSWERS)}
+        )
         if response is None:
             rec.answers_unknown += 1
         elif response.status_code == 200:
@@ -217,7 +258,9 @@ async def act(student: Student, chapter: Chapter, rec: Recorder) -> None:
         await timed(rec, "run-slow" if slow else "run", client.post, "/api/run", json={"code": code}, is_run=True)
 
 
-async def play(student: Student, chapter: Chapter, rec: Recorder, start_at: float, deadline: float, think: tuple[float, float]) -> None:
+async def play(
+    student: Student, chapter: Chapter, rec: Recorder, start_at: float, deadline: float, think: tuple[float, float]
+) -> None:
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     # Opening the chapter is the first thing anyone does; counted apart from later views.
     await timed(rec, "page-arrival", student.client.get, f"/chapters/{CHAPTER}")
@@ -234,7 +277,9 @@ async def burst(students: list[Student], chapter: Chapter, rec: Recorder, at: fl
     await asyncio.sleep(max(0.0, at - time.monotonic()))
     code = chapter.snippets[0]
     began = time.monotonic()
-    await asyncio.gather(*(timed(rec, "run-burst", s.client.post, "/api/run", json={"code": code}, is_run=True) for s in students))
+    await asyncio.gather(
+        *(timed(rec, "run-burst", s.client.post, "/api/run", json={"code": code}, is_run=True) for s in students)
+    )
     rec.burst_window = (began, time.monotonic())
 
 
@@ -255,7 +300,14 @@ async def read_chapter(base: str) -> Chapter:
 
 
 async def drive(
-    base: str, students: int, duration: float, *, seed: int = 1, think: tuple[float, float] = (0.5, 3.0), with_burst: bool = True, warm: bool = False
+    base: str,
+    students: int,
+    duration: float,
+    *,
+    seed: int = 1,
+    think: tuple[float, float] = (0.5, 3.0),
+    with_burst: bool = True,
+    warm: bool = False,
 ) -> tuple[Recorder, float]:
     """Play the classroom against `base`; returns the samples and the wall time it took.
 
@@ -420,7 +472,8 @@ def kind_table(rec: Recorder) -> str:
         statuses = collections.Counter("error" if s.status is None else str(s.status) for s in samples)
         codes = " ".join(f"{code}:{n}" for code, n in sorted(statuses.items()))
         lines.append(
-            f"{kind:16s} {len(ms):6d} {statistics.median(ms):8.1f} {percentile(ms, 90):8.1f} {percentile(ms, 99):8.1f} {max(ms):8.1f}  {codes}"
+            f"{kind:16s} {len(ms):6d} {statistics.median(ms):8.1f} {percentile(ms, 90):8.1f} "
+            f"{percentile(ms, 99):8.1f} {max(ms):8.1f}  {codes}"
         )
     return "\n".join(lines)
 
@@ -430,7 +483,10 @@ def generator_lag_note(rec: Recorder) -> str:
     if not rec.loop_lag_ms:
         return "load generator loop lag: not measured"
     lags = [lag for _, lag in rec.loop_lag_ms]
-    note = f"load generator's own event-loop lag (a response waits for it, so it is in the latencies below): p50 {statistics.median(lags):.1f} ms, p99 {percentile(lags, 99):.1f} ms, max {max(lags):.1f} ms"
+    note = (
+        "load generator's own event-loop lag (a response waits for it, so it is in the latencies below): "
+        f"p50 {statistics.median(lags):.1f} ms, p99 {percentile(lags, 99):.1f} ms, max {max(lags):.1f} ms"
+    )
     if rec.burst_window:
         start, end = rec.burst_window
         during = [lag for at, lag in rec.loop_lag_ms if start <= at <= end]
@@ -462,11 +518,18 @@ def judge(rec: Recorder, attempts_in_db: int) -> list[Verdict]:
     transport_errors = [s for s in samples if s.status is None]
     refused = [s for s in samples if s.status == 429]
     without_retry_after = [s for s in refused if not s.retry_after]
-    busy_by_kind = {kind: [s.ms for s in samples if s.kind == kind and s.runs_in_flight and s.status is not None] for kind in INSTRUMENT_KINDS}
+    busy_by_kind = {
+        kind: [s.ms for s in samples if s.kind == kind and s.runs_in_flight and s.status is not None]
+        for kind in INSTRUMENT_KINDS
+    }
     acked, unknown = rec.answers_acknowledged, rec.answers_unknown
     verdicts = [
         Verdict("no 5xx", not server_errors, f"{len(server_errors)} responses >= 500 of {len(samples)}"),
-        Verdict("no transport errors", not transport_errors, f"{len(transport_errors)} ({dict(collections.Counter(s.error for s in transport_errors))})"),
+        Verdict(
+            "no transport errors",
+            not transport_errors,
+            f"{len(transport_errors)} ({dict(collections.Counter(s.error for s in transport_errors))})",
+        ),
     ]
     if unknown:
         lost_ok = acked <= attempts_in_db <= acked + unknown
@@ -477,11 +540,19 @@ def judge(rec: Recorder, attempts_in_db: int) -> list[Verdict]:
     verdicts.append(Verdict("no lost answers", lost_ok, detail))
     if refused:
         refusal_p99 = percentile([s.ms for s in refused], 99)
-        verdicts.append(Verdict("overload refused with 429 + Retry-After", not without_retry_after, f"{len(refused)} x 429, {len(without_retry_after)} without Retry-After"))
+        verdicts.append(
+            Verdict(
+                "overload refused with 429 + Retry-After",
+                not without_retry_after,
+                f"{len(refused)} x 429, {len(without_retry_after)} without Retry-After",
+            )
+        )
         # Refused at the door means answered at once, not after waiting in a queue.
         verdicts.append(Verdict("429 answered at once (p99 < 100 ms)", refusal_p99 < 100, f"p99 {refusal_p99:.1f} ms"))
     else:
-        verdicts.append(Verdict("overload refused with 429 + Retry-After", None, "the runner was never over capacity in this run"))
+        verdicts.append(
+            Verdict("overload refused with 429 + Retry-After", None, "the runner was never over capacity in this run")
+        )
     for kind, busy in busy_by_kind.items():
         name = f"{kind} p99 < {INSTRUMENT_P99_TARGET_MS:.0f} ms while runs are in flight"
         if busy:
@@ -493,7 +564,9 @@ def judge(rec: Recorder, attempts_in_db: int) -> list[Verdict]:
     return verdicts
 
 
-def report(rec: Recorder, elapsed: float, attempts_in_db: int, students: int, cpu: dict[str, float] | None = None) -> list[Verdict]:
+def report(
+    rec: Recorder, elapsed: float, attempts_in_db: int, students: int, cpu: dict[str, float] | None = None
+) -> list[Verdict]:
     samples = rec.samples
     statuses = collections.Counter("error" if s.status is None else s.status for s in samples)
     print(f"{students} students, {elapsed:.1f} s, {len(samples)} requests, {len(samples) / elapsed:.1f} requests/s")
@@ -501,13 +574,16 @@ def report(rec: Recorder, elapsed: float, attempts_in_db: int, students: int, cp
     if cpu:
         cores = os.cpu_count() or 1
         print(
-            f"CPU over the run: server tree {cpu['server']:.1f} s ({100 * cpu['server'] / elapsed / cores:.0f}% of {cores} cores), "
-            f"this load generator {cpu['generator']:.1f} s ({100 * cpu['generator'] / elapsed / cores:.0f}%) - they share the machine"
+            f"CPU over the run: server tree {cpu['server']:.1f} s "
+            f"({100 * cpu['server'] / elapsed / cores:.0f}% of {cores} cores), "
+            f"this load generator {cpu['generator']:.1f} s "
+            f"({100 * cpu['generator'] / elapsed / cores:.0f}%) - they share the machine"
         )
         if "event_loop" in cpu:
             print(
-                f"  of the server tree, the web server process itself (event loop + database threads): {cpu['event_loop']:.1f} s "
-                f"({100 * cpu['event_loop'] / elapsed:.0f}% of one core); the rest is the runner's sandboxes and the chart renderer"
+                "  of the server tree, the web server process itself (event loop + database threads): "
+                f"{cpu['event_loop']:.1f} s ({100 * cpu['event_loop'] / elapsed:.0f}% of one core); "
+                "the rest is the runner's sandboxes and the chart renderer"
             )
     print(generator_lag_note(rec))
     print()
@@ -538,7 +614,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             pid = server_pid(base)
             cpu_before = cpu_snapshot(pid)
             rec, elapsed = asyncio.run(
-                drive(base, args.students, args.duration, seed=args.seed, think=(args.think_min, args.think_max), with_burst=not args.no_burst, warm=args.warm)
+                drive(
+                    base,
+                    args.students,
+                    args.duration,
+                    seed=args.seed,
+                    think=(args.think_min, args.think_max),
+                    with_burst=not args.no_burst,
+                    warm=args.warm,
+                )
             )
             cpu = cpu_used(cpu_before, pid)
         # Counted after the server stopped, from its file: what a restart would find.

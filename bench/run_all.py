@@ -33,9 +33,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_pages, bench_runner, fuzz, load  # noqa: E402
-from bench.server import running_server  # noqa: E402
-from bench.stats import interleaved, table  # noqa: E402
+from bench import bench_pages, bench_runner, fuzz, load
+from bench.server import running_server
+from bench.stats import interleaved, table
 
 PARTS = ("pages", "runner", "charts", "memory", "fuzz")
 
@@ -134,12 +134,16 @@ def bench_memory(students: int, duration: float) -> dict[str, Any]:
         attempts = load.count_attempts(data_dir)
     print(f"server process tree idle: {idle_processes} processes, RSS median {p50(idle_kb) / 1024:.0f} MiB")
     print(
-        f"under load: RSS median {p50(sampler.samples_kb) / 1024:.0f} MiB, max {max(sampler.samples_kb) / 1024:.0f} MiB, "
+        f"under load: RSS median {p50(sampler.samples_kb) / 1024:.0f} MiB, "
+        f"max {max(sampler.samples_kb) / 1024:.0f} MiB, "
         f"{min(sampler.processes)}-{max(sampler.processes)} processes; after the load {after_kb / 1024:.0f} MiB"
     )
     print("(VmRSS summed over the tree: pages the template shares with its forks count once per process)")
     if idle_pss_kb is not None and after_pss_kb is not None:
-        print(f"proportional set size (shared pages split): idle {idle_pss_kb / 1024:.0f} MiB, after the load {after_pss_kb / 1024:.0f} MiB")
+        print(
+            f"proportional set size (shared pages split): idle {idle_pss_kb / 1024:.0f} MiB, "
+            f"after the load {after_pss_kb / 1024:.0f} MiB"
+        )
     print()
     verdicts = load.report(rec, elapsed, attempts, students, cpu)
     return {
@@ -169,17 +173,29 @@ def summary(results: dict[str, Any]) -> str:
         for name, samples in instruments.items():
             if name.startswith("trivial"):
                 continue
-            rows.append((f"{name} vs /api/version", f"{p50(samples):.2f} / {trivial:.2f} ms", f"{p50(samples) / trivial:.2f}x"))
+            rows.append(
+                (f"{name} vs /api/version", f"{p50(samples):.2f} / {trivial:.2f} ms", f"{p50(samples) / trivial:.2f}x")
+            )
     if "runner" in results:
         runner = results["runner"]
         cold, warm = runner["subprocess"]["p50_ms"], runner["warm_exec"]["p50_ms"]
         for mode in ("paced", "back_to_back"):
             pool = runner["pool"][mode]["p50_ms"]
-            rows.append((f"runner pool ({mode}) vs fresh python -c", f"{pool:.2f} / {cold:.2f} ms", f"{cold / pool:.1f}x faster"))
-            rows.append((f"runner pool ({mode}) vs warm exec()", f"{pool:.2f} / {warm:.2f} ms", f"{pool - warm:+.2f} ms"))
+            rows.append(
+                (
+                    f"runner pool ({mode}) vs fresh python -c",
+                    f"{pool:.2f} / {cold:.2f} ms",
+                    f"{cold / pool:.1f}x faster",
+                )
+            )
+            rows.append(
+                (f"runner pool ({mode}) vs warm exec()", f"{pool:.2f} / {warm:.2f} ms", f"{pool - warm:+.2f} ms")
+            )
         rates = runner["pool"]["throughput_runs_per_s"]
         for clients, rate in rates.items():
-            rows.append((f"runner throughput, {clients} client(s)", f"{rate:.1f} runs/s", f"{rate / rates[1]:.2f}x of 1 client"))
+            rows.append(
+                (f"runner throughput, {clients} client(s)", f"{rate:.1f} runs/s", f"{rate / rates[1]:.2f}x of 1 client")
+            )
     if "charts" in results:
         charts = results["charts"]["charts"]
         for name in ("VRAM", "LoRA", "NF4"):
@@ -189,16 +205,36 @@ def summary(results: dict[str, Any]) -> str:
         memory = results["memory"]
         idle, busy = p50(memory["idle_kb"]) / 1024, p50(memory["load_kb"]) / 1024
         rows.append(("server tree RSS idle", f"{idle:.0f} MiB", f"{memory['idle_processes']} processes"))
-        rows.append(("server tree RSS under load (median / max)", f"{busy:.0f} / {max(memory['load_kb']) / 1024:.0f} MiB", f"{busy / idle:.2f}x idle"))
+        rows.append(
+            (
+                "server tree RSS under load (median / max)",
+                f"{busy:.0f} / {max(memory['load_kb']) / 1024:.0f} MiB",
+                f"{busy / idle:.2f}x idle",
+            )
+        )
         if memory["idle_pss_kb"] and memory["after_pss_kb"]:
-            rows.append(("server tree PSS idle / after load", f"{memory['idle_pss_kb'] / 1024:.0f} / {memory['after_pss_kb'] / 1024:.0f} MiB", f"{memory['after_pss_kb'] / memory['idle_pss_kb']:.2f}x"))
+            rows.append(
+                (
+                    "server tree PSS idle / after load",
+                    f"{memory['idle_pss_kb'] / 1024:.0f} / {memory['after_pss_kb'] / 1024:.0f} MiB",
+                    f"{memory['after_pss_kb'] / memory['idle_pss_kb']:.2f}x",
+                )
+            )
         rec, elapsed = memory["recorder"], memory["elapsed"]
         rows.append(("load run", f"{len(rec.samples) / elapsed:.1f} requests/s", f"{len(rec.samples)} requests"))
         for verdict in memory["verdicts"]:
-            rows.append((f"load: {verdict.name}", {True: "PASS", False: "FAIL", None: "N/A"}[verdict.ok], verdict.detail))
+            rows.append(
+                (f"load: {verdict.name}", {True: "PASS", False: "FAIL", None: "N/A"}[verdict.ok], verdict.detail)
+            )
     if "fuzz" in results:
         fuzzed = results["fuzz"]
-        rows.append(("long fuzz", f"{fuzzed['cases']} cases", f"{sum(fuzzed['failures'].values())} failing, {len(fuzzed['failures'])} distinct"))
+        rows.append(
+            (
+                "long fuzz",
+                f"{fuzzed['cases']} cases",
+                f"{sum(fuzzed['failures'].values())} failing, {len(fuzzed['failures'])} distinct",
+            )
+        )
     for name, reason in results.get("failed_parts", {}).items():
         rows.append((f"{name} (did not complete)", "-", reason[:120]))
     width = max(len(row[0]) for row in rows) if rows else 10
@@ -219,10 +255,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     repeats = 50 if args.quick else 200
     students = args.students or (30 if args.quick else 100)
     duration = args.duration or (8.0 if args.quick else 20.0)
-    runner_args = ["--samples", "15", "--subprocess-samples", "5", "--throughput-runs", "16"] if args.quick else ["--samples", "40", "--subprocess-samples", "15", "--throughput-runs", "64"]
+    runner_args = (
+        ["--samples", "15", "--subprocess-samples", "5", "--throughput-runs", "16"]
+        if args.quick
+        else ["--samples", "40", "--subprocess-samples", "15", "--throughput-runs", "64"]
+    )
     fuzz_args = ["--examples", "300", "--run-examples", "60"]
     started = time.monotonic()
-    print(f"{datetime.datetime.now().isoformat(timespec='seconds')}  {platform.platform()}  Python {platform.python_version()}  {os.cpu_count()} CPUs")
+    print(
+        f"{datetime.datetime.now().isoformat(timespec='seconds')}  {platform.platform()}  "
+        f"Python {platform.python_version()}  {os.cpu_count()} CPUs"
+    )
     results: dict[str, Any] = {}
     failed_parts: dict[str, str] = {}
 
@@ -232,7 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         heading(title, command)
         try:
             results[name] = measure()
-        except (Exception, SystemExit) as exc:  # one broken part must not hide the others
+        except (Exception, SystemExit) as exc:  # noqa: BLE001  (one broken part must not hide the others)
             failed_parts[name] = f"{type(exc).__name__}: {exc}"
             print(f"!! {name} did not complete: {failed_parts[name]}")
 
@@ -242,18 +285,32 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(bench_runner.render(measured))
         return measured
 
-    part("pages", "pages and instruments over HTTP", f"bench/bench_pages.py --repeats {repeats}", lambda: bench_pages.main(["--repeats", str(repeats)]))
+    part(
+        "pages",
+        "pages and instruments over HTTP",
+        f"bench/bench_pages.py --repeats {repeats}",
+        lambda: bench_pages.main(["--repeats", str(repeats)]),
+    )
     part("runner", "the sandboxed runner", "bench/bench_runner.py " + " ".join(runner_args), runner_part)
-    part("charts", "charts: cold render vs cached", "bench/run_all.py --only charts" + (" --quick" if args.quick else ""), lambda: bench_charts(max(10, repeats // 4)))
+    part(
+        "charts",
+        "charts: cold render vs cached",
+        "bench/run_all.py --only charts" + (" --quick" if args.quick else ""),
+        lambda: bench_charts(max(10, repeats // 4)),
+    )
     part(
         "memory",
         "memory and a short classroom load",
-        f"bench/run_all.py --only memory --students {students} --duration {duration:g}  (= bench/load.py with these flags, plus RSS sampling)",
+        f"bench/run_all.py --only memory --students {students} --duration {duration:g}  "
+        "(= bench/load.py with these flags, plus RSS sampling)",
         lambda: bench_memory(students, duration),
     )
     part("fuzz", "the long fuzz", "bench/fuzz.py " + " ".join(fuzz_args), lambda: fuzz.main(fuzz_args))
     results["failed_parts"] = failed_parts
-    heading(f"summary ({time.monotonic() - started:.0f} s)", "bench/run_all.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+    heading(
+        f"summary ({time.monotonic() - started:.0f} s)",
+        "bench/run_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    )
     print(summary(results))
     return results
 

@@ -23,7 +23,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(data_dir: Path, wrapper: Sequence[str] = (), **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def server_process(
+    data_dir: Path, wrapper: Sequence[str] = (), **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Yield a real `textbook serve` process (in a session of its own) and its base URL; stop it afterwards.
 
     `wrapper` is a command the server is started through (a test's restricted host, say).

@@ -27,7 +27,13 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"data_dir": data_dir, "secret_key": "test-secret-key", "runner_workers": 2, "runner_queue": 8, "runner_wall_s": 2.0}
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "secret_key": "test-secret-key",
+        "runner_workers": 2,
+        "runner_queue": 8,
+        "runner_wall_s": 2.0,
+    }
     values.update(overrides)
     return Settings(**values)
 

@@ -28,7 +28,9 @@ class Node:
             if isinstance(child, Node):
                 yield from child.iter()
 
-    def find_all(self, tag: str | None = None, cls: str | None = None, id: str | None = None, **attrs: str) -> list[Node]:
+    def find_all(
+        self, tag: str | None = None, cls: str | None = None, id: str | None = None, **attrs: str
+    ) -> list[Node]:
         found = []
         for node in self.iter():
             if tag and node.tag != tag:

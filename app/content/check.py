@@ -9,6 +9,7 @@ from app.content.loader import ChapterLibrary
 from app.content.markdown import build_markdown
 from app.content.model import Problem, Snippet
 from app.instruments.catalog import INSTRUMENT_CATALOG
+from app.runner import run_snippets_sync
 
 # What a run of a snippet produced: (status, stdout, stderr, figure count).
 Outcome = tuple[str, str, str, int]
@@ -27,7 +28,9 @@ def snippet_problems(path: str, snippet: Snippet, outcome: Outcome) -> list[Prob
         if line not in stdout:
             problems.append(Problem(path, snippet.line, f"{where}: expected output line not printed: {line!r}"))
     if figures != snippet.expect_figures:
-        problems.append(Problem(path, snippet.line, f"{where}: expected {snippet.expect_figures} figure(s), got {figures}"))
+        problems.append(
+            Problem(path, snippet.line, f"{where}: expected {snippet.expect_figures} figure(s), got {figures}")
+        )
     return problems
 
 
@@ -46,11 +49,9 @@ def check_content(settings: Settings, run_snippets: bool = True, runner: BatchRu
 
 def sandbox_runner(settings: Settings) -> BatchRunner:
     """Run snippets exactly as students do: in the sandbox, with the server's limits."""
-    from app.main import runner_limits
-    from app.runner import run_snippets_sync
 
     def run(codes: list[str]) -> list[Outcome]:
-        results = run_snippets_sync(codes, runner_limits(settings), allow_unsafe=settings.runner_allow_unsafe)
+        results = run_snippets_sync(codes, settings.runner_limits(), allow_unsafe=settings.runner_allow_unsafe)
         return [(r.status, r.stdout, r.stderr, len(r.figures)) for r in results]
 
     return run

@@ -62,7 +62,9 @@ def parse_front_matter(source: str | None) -> tuple[FrontMatter | None, list[Fie
         data = yaml.safe_load(source) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [FieldProblem(mark.line + 2 if mark else 1, f"front matter: invalid YAML: {getattr(exc, 'problem', exc)}")]
+        return None, [
+            FieldProblem(mark.line + 2 if mark else 1, f"front matter: invalid YAML: {getattr(exc, 'problem', exc)}")
+        ]
     if not isinstance(data, dict):
         return None, [FieldProblem(2, "front matter must be a mapping of fields")]
     lines = _key_lines(source)
@@ -85,17 +87,27 @@ def parse_front_matter(source: str | None) -> tuple[FrontMatter | None, list[Fie
     lede = need("lede", lambda v: isinstance(v, str) and v.strip(), "a non-empty paragraph")
     builds_on = data.get("builds_on", [])
     if not isinstance(builds_on, list) or not all(_is_int(n) and n > 0 for n in builds_on):
-        problems.append(FieldProblem(lines.get("builds_on", 1), "front matter: 'builds_on' must be a list of chapter numbers"))
+        problems.append(
+            FieldProblem(lines.get("builds_on", 1), "front matter: 'builds_on' must be a list of chapter numbers")
+        )
         builds_on = []
     nxt = data.get("next")
-    if nxt is not None and not (isinstance(nxt, dict) and _is_int(nxt.get("number")) and isinstance(nxt.get("title"), str)):
-        problems.append(FieldProblem(lines.get("next", 1), "front matter: 'next' must have a number and a title (and optionally a slug)"))
+    if nxt is not None and not (
+        isinstance(nxt, dict) and _is_int(nxt.get("number")) and isinstance(nxt.get("title"), str)
+    ):
+        problems.append(
+            FieldProblem(
+                lines.get("next", 1), "front matter: 'next' must have a number and a title (and optionally a slug)"
+            )
+        )
         nxt = None
     known = {"title", "volume", "number", "slug", "chapters_in_volume", "kicker", "lede", "builds_on", "next"}
     for key in sorted(set(data) - known, key=str):
         problems.append(FieldProblem(lines.get(str(key), 1), f"front matter: unknown field '{key}'"))
     if number is not None and total is not None and number > total:
-        problems.append(FieldProblem(lines.get("number", 1), f"front matter: chapter {number} is beyond chapters_in_volume {total}"))
+        problems.append(
+            FieldProblem(lines.get("number", 1), f"front matter: chapter {number} is beyond chapters_in_volume {total}")
+        )
     if None in (title, volume, number, slug, total, lede):
         return None, problems
     return (

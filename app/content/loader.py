@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 
 from app.content.frontmatter import parse_front_matter, split_front_matter
 from app.content.model import Block, Chapter, ChapterLink, DirectiveBlock, Exercise, HtmlBlock, Problem
-from app.content.plugins.directive import SENTINEL, DocumentEnv
+from app.content.plugins.directive import SENTINEL, DocumentEnv, render_document
 from app.content.reading import count_words, estimate_reading_minutes
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,12 @@ def load_chapter(path: Path, md: MarkdownIt, display_path: str | None = None) ->
     if front is None:
         return None, problems
     env: DocumentEnv = {"chapter_number": front.number, "line_offset": offset}
-    html = md.render(body, env)
-    lede_env: DocumentEnv = {"chapter_number": front.number, "line_offset": 1, "nested": True}  # type: ignore[typeddict-unknown-key]
-    lede_html = md.render(front.lede, lede_env)
-    problems += [Problem(shown, line, message) for line, message in env.get("problems", []) + lede_env.get("problems", [])]
+    html = render_document(md, body, env)
+    lede_env: DocumentEnv = {"chapter_number": front.number, "line_offset": 1, "nested": True}
+    lede_html = render_document(md, front.lede, lede_env)
+    problems += [
+        Problem(shown, line, message) for line, message in env.get("problems", []) + lede_env.get("problems", [])
+    ]
     problems.sort(key=lambda p: p.line)
     blocks = split_blocks(html)
     exercises = tuple(env.get("exercises", []))
@@ -165,7 +167,13 @@ class ChapterLibrary:
             seen_slugs.setdefault(chapter.slug, shown)
             for exercise in chapter.exercises:
                 if exercise.id in seen_ids:
-                    found.append(Problem(shown, exercise.line, f"exercise id '{exercise.id}' is already used by {seen_ids[exercise.id]}"))
+                    found.append(
+                        Problem(
+                            shown,
+                            exercise.line,
+                            f"exercise id '{exercise.id}' is already used by {seen_ids[exercise.id]}",
+                        )
+                    )
                 seen_ids.setdefault(exercise.id, shown)
         return found
 

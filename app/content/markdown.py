@@ -23,6 +23,11 @@ def build_markdown(instruments: InstrumentCatalog) -> MarkdownIt:
     md.use(instrument_plugin, catalog=instruments)
     md.use(callout_plugin)
     # Tables scroll inside their own box on narrow screens.
-    md.add_render_rule("table_open", lambda self, tokens, idx, options, env: '<div class="table-scroll" tabindex="0" role="region" aria-label="Table"><table>\n')
+    md.add_render_rule(
+        "table_open",
+        lambda self, tokens, idx, options, env: (
+            '<div class="table-scroll" tabindex="0" role="region" aria-label="Table"><table>\n'
+        ),
+    )
     md.add_render_rule("table_close", lambda self, tokens, idx, options, env: "</table></div>\n")
     return md

@@ -96,7 +96,7 @@ _NUMBER = re.compile(
 
 _MINUS_SIGNS = "\u2212\u2010\u2011\u2012\u2013\ufe63\uff0d"
 _TIMES_SIGNS = "\u00b7\u22c5\u2219"  # middle dots used as multiplication
-_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+"))
+_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+", strict=True))
 _APPROXIMATELY = (
     "~", "≈", "≃", "∼", "=", "approximately ", "approx. ", "approx ", "about ", "around ", "roughly ", "ca. ",
 )  # fmt: skip

@@ -75,7 +75,9 @@ def grade_answer(key: AnswerKey, text: str) -> Grade:
         return Grade("unreadable", exc.message, None, "unreadable")
     dimension = DIMENSION_OF[key.quantity]
     if parsed.dimension is not None and parsed.dimension != dimension:
-        feedback = f"{quote(parsed.text)} is {_READ_AS[parsed.dimension]}, but this question asks for {_asked_for(key)}."
+        feedback = (
+            f"{quote(parsed.text)} is {_READ_AS[parsed.dimension]}, but this question asks for {_asked_for(key)}."
+        )
         return Grade("incorrect", feedback, parsed, "incompatible_unit")
     value = _in_key_unit(parsed, key)
     if not math.isfinite(value):  # "1e308 PB" overflows once in GB

@@ -26,7 +26,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from app.exercises.units import DIMENSION_OF, QUANTITIES, Dimension, Quantity, Unit, convert, format_value, lookup_unit, unit_named
+from app.exercises.units import (
+    DIMENSION_OF,
+    QUANTITIES,
+    Dimension,
+    Quantity,
+    Unit,
+    convert,
+    format_value,
+    lookup_unit,
+    unit_named,
+)
 
 __all__ = ["AnswerKey", "AnswerSpecError", "Mistake", "answer_key_from_spec", "parse_tolerance"]
 

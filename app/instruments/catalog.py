@@ -104,7 +104,9 @@ def targets_setting(**shown: Any) -> Setting:
 def compute_lora_counter(params: Params) -> LoraCounterResult:
     matrix = count_matrix(params["d_in"], params["d_out"], params["r"])
     model = count_model(get_model(str(params["model"])), matrix.r, params["targets"])
-    return LoraCounterResult(matrix=matrix, sentence=describe_matrix(matrix), model=model, peft_line=format_peft_summary(model))
+    return LoraCounterResult(
+        matrix=matrix, sentence=describe_matrix(matrix), model=model, peft_line=format_peft_summary(model)
+    )
 
 
 def dimension_setting(name: str) -> Setting:
@@ -155,7 +157,9 @@ LORA_COUNTER_SPEC = InstrumentSpec(
 def compute_vram_fit(params: Params) -> VramFitResult:
     model: Any = params["model"]
     if str(model).strip().lower() == "custom":
-        model = parse_float("params_billion", params["params_billion"], low=PARAMS_BILLION_RANGE[0], high=PARAMS_BILLION_RANGE[1])
+        model = parse_float(
+            "params_billion", params["params_billion"], low=PARAMS_BILLION_RANGE[0], high=PARAMS_BILLION_RANGE[1]
+        )
     else:
         model = get_model(str(model))
     by_method = estimate_methods(

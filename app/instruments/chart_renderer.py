@@ -112,7 +112,7 @@ class ChartRenderer:
                     raise RuntimeError("the chart renderer is not started")
                 future = self._executor.submit(render_chart, chart)
                 self._inflight[chart] = future
-                future.add_done_callback(lambda f, key=chart: self._finish(key, f))
+                future.add_done_callback(functools.partial(self._finish, chart))
             return future
 
     def _finish(self, chart: ChartKey, future: Future[str]) -> None:

@@ -21,8 +21,6 @@ same bytes whatever was drawn before it (tests/instruments/test_instrument_chart
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol
-from collections.abc import Callable, Mapping
 import threading
 from statistics import NormalDist
 
@@ -62,11 +60,15 @@ CURVE_COLOR = "#CC79A7"
 _NORMAL = NormalDist()
 
 
-def _new_figure(height_in: float, *, left_in: float, bottom_in: float = 0.55, top_in: float = 0.45) -> tuple[Figure, Axes]:
+def _new_figure(
+    height_in: float, *, left_in: float, bottom_in: float = 0.55, top_in: float = 0.45
+) -> tuple[Figure, Axes]:
     # Fixed margins (in inches) rather than constrained layout, which draws every chart
     # twice to measure it: half the render time, on the path of every slider move.
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=100)
-    fig.subplots_adjust(left=left_in / WIDTH_IN, right=1 - 0.25 / WIDTH_IN, bottom=bottom_in / height_in, top=1 - top_in / height_in)
+    fig.subplots_adjust(
+        left=left_in / WIDTH_IN, right=1 - 0.25 / WIDTH_IN, bottom=bottom_in / height_in, top=1 - top_in / height_in
+    )
     ax = fig.add_subplot()
     ax.tick_params(colors=INK, labelcolor=INK, labelsize=FONT_SIZE - 1)
     for spine in ("top", "right"):
@@ -110,7 +112,7 @@ class _VramSketch:
         rows = list(range(len(methods)))[::-1]  # first method on top
         self.bars: dict[str, Rectangle] = {}
         self.labels: dict[str, Text] = {}
-        for row, method in zip(rows, methods):
+        for row, method in zip(rows, methods, strict=True):
             bar = ax.barh(row, 1.0, left=1.0, height=0.6, color=METHOD_COLORS[method]).patches[0]
             bar.set_gid(f"bar-{method}")
             self.bars[method] = bar
@@ -121,8 +123,16 @@ class _VramSketch:
             line = ax.axvline(card.memory_gb, color=INK, linestyle=(0, (4, 3)), linewidth=1, alpha=0.6)
             line.set_gid(f"card-{card.memory_gb:g}")
             # Above the plot, not inside it, so labels never cross a bar.
-            ax.text(card.memory_gb, 1.02, f"{card.memory_gb:g} GB", va="bottom", ha="center",
-                    color=INK, fontsize=FONT_SIZE - 2, transform=ax.get_xaxis_transform())
+            ax.text(
+                card.memory_gb,
+                1.02,
+                f"{card.memory_gb:g} GB",
+                va="bottom",
+                ha="center",
+                color=INK,
+                fontsize=FONT_SIZE - 2,
+                transform=ax.get_xaxis_transform(),
+            )
         ax.xaxis.set_major_locator(FixedLocator([1, 10, 100, 1000, 10000]))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(_decade_label))
@@ -176,22 +186,30 @@ def _render_nf4(key: Nf4Key) -> str:
     levels_seed, levels_nf4 = key
     fig, ax = _new_figure(3.2, left_in=0.65)
     xs = np.linspace(-3, 3, 241)
-    pdf = np.exp(-xs**2 / 2) / math.sqrt(2 * math.pi)
+    pdf = np.exp(-(xs**2) / 2) / math.sqrt(2 * math.pi)
     (curve,) = ax.plot(xs, pdf, color=CURVE_COLOR, linewidth=1.5, label="N(0, 1) density")
     curve.set_gid("density")
     # Each codebook is normalized by its own outermost quantile; multiplying by
     # that quantile puts both back on the sigma axis where the density lives.
     nf4_x = np.asarray(levels_nf4) * _NORMAL.inv_cdf(NF4_OFFSET)
     seed_x = np.asarray(levels_seed) * _NORMAL.inv_cdf(1 - SEED_DELTA)
-    nf4_y = np.exp(-nf4_x**2 / 2) / math.sqrt(2 * math.pi)
+    nf4_y = np.exp(-(nf4_x**2) / 2) / math.sqrt(2 * math.pi)
     stems = ax.vlines(nf4_x, 0, nf4_y, color=NF4_COLOR, linewidth=1, alpha=0.7)
     stems.set_gid("levels-nf4-stems")
-    (nf4_marks,) = ax.plot(nf4_x, nf4_y, linestyle="none", marker="o", markersize=5,
-                           color=NF4_COLOR, label="NF4 (bitsandbytes), 16 levels")
+    (nf4_marks,) = ax.plot(
+        nf4_x, nf4_y, linestyle="none", marker="o", markersize=5, color=NF4_COLOR, label="NF4 (bitsandbytes), 16 levels"
+    )
     nf4_marks.set_gid("levels-nf4")
-    (seed_marks,) = ax.plot(seed_x, np.full_like(seed_x, -0.04), linestyle="none", marker="|",
-                            markersize=12, markeredgewidth=1.6, color=SEED_COLOR,
-                            label="EQ 6.2, δ = 0.03, 16 levels")
+    (seed_marks,) = ax.plot(
+        seed_x,
+        np.full_like(seed_x, -0.04),
+        linestyle="none",
+        marker="|",
+        markersize=12,
+        markeredgewidth=1.6,
+        color=SEED_COLOR,
+        label="EQ 6.2, δ = 0.03, 16 levels",
+    )
     seed_marks.set_gid("levels-seed")
     ax.axhline(0, color=INK, linewidth=0.8, alpha=0.6)
     ax.set_xlim(-3, 3)

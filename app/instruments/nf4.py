@@ -100,7 +100,7 @@ def seed_levels(delta: float = SEED_DELTA) -> tuple[float, ...]:
     # The grid is antisymmetric in exact arithmetic; averaging each level with
     # its mirror removes the last-bit rounding that would otherwise leave a
     # "0.9999999999999998" at the top.
-    symmetric = [(q - mirror) / 2 for q, mirror in zip(quantiles, reversed(quantiles))]
+    symmetric = [(q - mirror) / 2 for q, mirror in zip(quantiles, reversed(quantiles), strict=True)]
     scale = max(abs(q) for q in symmetric)
     return tuple(q / scale for q in symmetric)
 

@@ -23,7 +23,12 @@ async def wait_readable(fd: int) -> None:
     """Wait until `fd` polls readable (a socket with data or EOF, an exited pidfd)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[None] = loop.create_future()
-    loop.add_reader(fd, lambda: future.done() or future.set_result(None))
+
+    def wake() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    loop.add_reader(fd, wake)
     try:
         await future
     finally:

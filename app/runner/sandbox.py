@@ -204,8 +204,12 @@ def enter(plan: Plan, keep_fd: int, seccomp_program: bytes, base_vm: int) -> Non
     linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     uid, gid = os.geteuid(), os.getegid()
     linux.unshare(
-        linux.CLONE_NEWUSER | linux.CLONE_NEWNS | linux.CLONE_NEWNET
-        | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS | linux.CLONE_NEWCGROUP
+        linux.CLONE_NEWUSER
+        | linux.CLONE_NEWNS
+        | linux.CLONE_NEWNET
+        | linux.CLONE_NEWIPC
+        | linux.CLONE_NEWUTS
+        | linux.CLONE_NEWCGROUP
     )
     linux.write_proc_file("/proc/self/setgroups", "deny")
     linux.write_proc_file("/proc/self/uid_map", f"{SANDBOX_UID} {uid} 1")

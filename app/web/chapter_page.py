@@ -20,14 +20,15 @@ from app.storage import ExerciseRecord, StoreUnavailable
 from app.web.instrument_views import InstrumentView, drawn, initial_view
 from app.web.state import AppState
 
-
 PROGRESS_UNAVAILABLE = (
     "Your saved answers could not be loaded just now, so the exercises show none of them. "
     "The chapter works as usual, but answers cannot be saved until the database is back."
 )
 
 
-async def saved_records(state: AppState, learner_id: str | None, exercise_ids: list[str]) -> tuple[dict[str, ExerciseRecord], str | None]:
+async def saved_records(
+    state: AppState, learner_id: str | None, exercise_ids: list[str]
+) -> tuple[dict[str, ExerciseRecord], str | None]:
     """The learner's saved attempts, or none and a note to show when the database cannot be read.
 
     A page without its progress is still a page worth reading; only writes must fail loudly.

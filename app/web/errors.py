@@ -47,7 +47,9 @@ def describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "The request is not in the expected shape."
 
 
-def error_response(request: Request, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    request: Request, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     if wants_json(request):
         body = ErrorOut(error=HEADINGS.get(status, "Error"), detail=message, field=field)
         return JSONResponse(body.model_dump(), status_code=status, headers=headers)
@@ -73,7 +75,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        message = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else "Nothing lives at this address."
+        message = (
+            exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else "Nothing lives at this address."
+        )
         return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

@@ -83,7 +83,9 @@ def fields_for(ref: InstrumentRef, pairs: Iterable[tuple[str, str]]) -> dict[str
     return fields
 
 
-async def view_from_pairs(ref: InstrumentRef, pairs: Iterable[tuple[str, str]], charts: ChartRenderer) -> InstrumentView | None:
+async def view_from_pairs(
+    ref: InstrumentRef, pairs: Iterable[tuple[str, str]], charts: ChartRenderer
+) -> InstrumentView | None:
     """The whole-page view for submitted fields, or None when none of them are this instrument's."""
     fields = fields_for(ref, pairs)
     return await drawn(compute_view(ref, fields, charts), charts) if fields else None
@@ -93,7 +95,11 @@ def state_query(ref: InstrumentRef, params: Params, current_url: str | None) -> 
     """The chapter URL's query with this instrument's settings replaced, others kept."""
     spec = spec_of(ref)
     prefix = f"{ref.id}."
-    kept = [(k, v) for k, v in parse_qsl(urlsplit(current_url).query if current_url else "", keep_blank_values=True) if not k.startswith(prefix)]
+    kept = [
+        (k, v)
+        for k, v in parse_qsl(urlsplit(current_url).query if current_url else "", keep_blank_values=True)
+        if not k.startswith(prefix)
+    ]
     own: list[tuple[str, str]] = []
     for key, value in params.items():
         setting = spec.setting(key)

@@ -19,8 +19,10 @@ EXPECTED = [
     "broken/vol1/01-broken.md:15: exercise 'ex-a': the solution's final value '100 GB' disagrees with the answer 112",
     "broken/vol1/01-broken.md:22: duplicate id 'ex-a' (first used on line 15)",
     "broken/vol1/01-broken.md:29: exercise 'ex-b': missing 'prompt'",
-    "broken/vol1/01-broken.md:29: exercise 'ex-b': unknown quantity 'apples' (use one of: bytes, parameters, percent, count, number)",
-    "broken/vol1/01-broken.md:35: instrument: unknown name 'flux-capacitor' (known: lora-counter, nf4-levels, vram-fit)",
+    "broken/vol1/01-broken.md:29: exercise 'ex-b': unknown quantity 'apples' "
+    "(use one of: bytes, parameters, percent, count, number)",
+    "broken/vol1/01-broken.md:35: instrument: unknown name 'flux-capacitor' "
+    "(known: lora-counter, nf4-levels, vram-fit)",
     "broken/vol1/01-broken.md:40: instrument 'lora-counter': r: must be between 1 and 256; got 9,999.",
     "broken/vol1/01-broken.md:47: runnable 'snip-bad': syntax error: '(' was never closed",
     "broken/vol1/01-broken.md:50: callout: unknown kind 'sidebar' (known: pitfalls, next, note, recipe)",
@@ -54,7 +56,9 @@ def test_an_empty_content_directory_is_a_problem(tmp_path: Path) -> None:
 
 
 def test_snippet_output_is_compared_with_its_expectations() -> None:
-    snippet = Snippet(id="s", title=None, code="print('hi')\n", code_html="", expect=("hello",), expect_figures=1, line=7)
+    snippet = Snippet(
+        id="s", title=None, code="print('hi')\n", code_html="", expect=("hello",), expect_figures=1, line=7
+    )
 
     messages = [p.message for p in snippet_problems("c.md", snippet, ("ok", "hi\n", "", 0))]
     assert messages == [
@@ -80,7 +84,12 @@ def test_a_snippet_that_stops_printing_what_it_promised_fails_the_check(tmp_path
     content = tmp_path / "content" / "vol2"
     content.mkdir(parents=True)
     source = (Path(__file__).resolve().parents[2] / "content" / "vol2" / "06-fine-tuning.md").read_text()
-    broken = source.replace('print("merged == two-path    :", np.allclose(y_two_path, y_merged))', 'print("merged == two-path    :", False)')
+    broken = source.replace(
+        'print("merged == two-path    :", np.allclose(y_two_path, y_merged))', 'print("merged == two-path    :", False)'
+    )
     (content / "06-fine-tuning.md").write_text(broken)
     problems = [str(p) for p in check_content(Settings(content_dir=tmp_path / "content"), run_snippets=True)]
-    assert problems == ["content/vol2/06-fine-tuning.md:141: runnable 'lora-algebra': expected output line not printed: 'merged == two-path    : True'"]
+    assert problems == [
+        "content/vol2/06-fine-tuning.md:141: runnable 'lora-algebra': "
+        "expected output line not printed: 'merged == two-path    : True'"
+    ]

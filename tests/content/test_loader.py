@@ -81,6 +81,8 @@ def test_a_broken_edit_keeps_the_last_clean_version_online(tmp_path: Path) -> No
 def test_a_chapter_that_never_loaded_cleanly_is_served_as_it_is(tmp_path: Path) -> None:
     lib = library(tmp_path)
     second = tmp_path / "content" / "vol2" / "07-compression.md"
-    second.write_text(SECOND.replace("## Bits per weight", "```instrument\nname: no-such-instrument\n```\n\n## Bits per weight"))
+    second.write_text(
+        SECOND.replace("## Bits per weight", "```instrument\nname: no-such-instrument\n```\n\n## Bits per weight")
+    )
     served = next(c for c in lib.chapters() if c.slug == "compression")
     assert served.title == "Compression" and lib.problems()

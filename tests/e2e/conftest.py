@@ -42,7 +42,9 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_path
     deadline = time.monotonic() + SERVER_START_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the server exited with status {process.returncode} before it was healthy:\n{log_path.read_text()}")
+            pytest.fail(
+                f"the server exited with status {process.returncode} before it was healthy:\n{log_path.read_text()}"
+            )
         try:
             with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
                 if response.status == 200:
@@ -73,7 +75,12 @@ def start_server(port: int, data_dir: Path, log_path: Path) -> subprocess.Popen[
     with log_path.open("ab") as log:
         # Its own process group, so teardown can stop the server and every runner process it forked.
         return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [sys.executable, "-m", "app.cli", "serve"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 

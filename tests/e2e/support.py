@@ -28,7 +28,9 @@ CHAPTER = "/chapters/fine-tuning"
 # Every browser test is marked e2e and skipped, with the reason, where there is no browser.
 E2E = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium (./dev test does)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium (./dev test does)"
+    ),
 ]
 
 # Generous for a loaded 2-core CI machine; a passing run never waits this long.
@@ -46,7 +48,11 @@ def assert_same_document(page: Page) -> None:
 
 def readout(scope: Locator, term: str) -> Locator:
     """The <dd> of the readout whose <dt> is exactly `term`."""
-    return scope.locator(".readout").filter(has=scope.page.locator("dt", has_text=re.compile(rf"^\s*{re.escape(term)}\s*$"))).locator("dd")
+    return (
+        scope.locator(".readout")
+        .filter(has=scope.page.locator("dt", has_text=re.compile(rf"^\s*{re.escape(term)}\s*$")))
+        .locator("dd")
+    )
 
 
 def screenshot(target: Page | Locator, name: str, *, full_page: bool = False) -> Path:
@@ -96,7 +102,11 @@ class BrowserProblems:
             self.bad_responses.append((response.status, f"{response.request.method} {response.url}"))
 
     def unexpected(self) -> list[str]:
-        problems = [f"HTTP {status}: {what}" for status, what in self.bad_responses if status >= 500 or status not in self.allowed_statuses]
+        problems = [
+            f"HTTP {status}: {what}"
+            for status, what in self.bad_responses
+            if status >= 500 or status not in self.allowed_statuses
+        ]
         for text in self.console_errors:
             # Chromium logs every HTTP error response, and htmx logs each one it swaps.
             logged = re.search(r"(?:status of|Error Code) (\d{3})", text)

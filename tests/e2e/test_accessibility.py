@@ -29,11 +29,18 @@ def serious_violations(page: Page) -> list[str]:
 
 def use_the_chapter(page: Page) -> None:
     """Put every kind of result on the page so its colours are checked too."""
-    for exercise_id, answer, verdict in [("full-ft-memory", "14", "incorrect"), ("lora-adapter-params", "65536", "correct"), ("nf4-levels-count", "many", "unreadable")]:
+    for exercise_id, answer, verdict in [
+        ("full-ft-memory", "14", "incorrect"),
+        ("lora-adapter-params", "65536", "correct"),
+        ("nf4-levels-count", "many", "unreadable"),
+    ]:
         page.locator(f"#ex-{exercise_id}-answer").fill(answer)
         page.locator(f"#ex-{exercise_id}-answer").press("Enter")
         expect(page.locator(f"#ex-{exercise_id}-result .verdict-{verdict}")).to_be_visible(timeout=SWAP_TIMEOUT_MS)
-    for snippet_id, code, status in [("rank-capacity", None, "ok"), ("lora-algebra", "print('partial')\n1 / 0", "error")]:
+    for snippet_id, code, status in [
+        ("rank-capacity", None, "ok"),
+        ("lora-algebra", "print('partial')\n1 / 0", "error"),
+    ]:
         if code is not None:
             page.locator(f"#run-{snippet_id} .edit-button").click()
             page.locator(f"#run-{snippet_id}-code").fill(code)

@@ -31,7 +31,12 @@ def test_chapter_loads_with_every_part_visible_and_mathml_equations(page: Page) 
     assert page.evaluate("typeof window.htmx") == "object"
 
     expect(page.locator("h1.chapter-title")).to_have_text("Fine-tuning")
-    for selector, count in [("h2.section-heading", 6), ("section.exercise", 5), ("section.snippet", 2), ("section.instrument", 3)]:
+    for selector, count in [
+        ("h2.section-heading", 6),
+        ("section.exercise", 5),
+        ("section.snippet", 2),
+        ("section.instrument", 3),
+    ]:
         parts = page.locator(selector)
         expect(parts).to_have_count(count)
         for index in range(count):

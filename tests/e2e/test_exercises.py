@@ -29,7 +29,9 @@ def submit(page: Page, exercise_id: str, answer: str) -> None:
 
 
 @pytest.mark.parametrize(("exercise_id", "answer", "solution_text"), CORRECT, ids=[c[0] for c in CORRECT])
-def test_a_correct_answer_is_graded_in_place_and_kept(page: Page, exercise_id: str, answer: str, solution_text: str) -> None:
+def test_a_correct_answer_is_graded_in_place_and_kept(
+    page: Page, exercise_id: str, answer: str, solution_text: str
+) -> None:
     page.goto(CHAPTER)
     mark_document(page)
     submit(page, exercise_id, answer)

@@ -8,7 +8,15 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import NewPage
-from tests.e2e.support import CHAPTER, E2E, SWAP_TIMEOUT_MS, BrowserProblems, assert_same_document, mark_document, readout
+from tests.e2e.support import (
+    CHAPTER,
+    E2E,
+    SWAP_TIMEOUT_MS,
+    BrowserProblems,
+    assert_same_document,
+    mark_document,
+    readout,
+)
 
 pytestmark = E2E
 
@@ -19,7 +27,9 @@ def press_and_wait(page: Page, control: Locator, key: str, instrument_id: str) -
     with page.expect_response(lambda r: f"/instruments/{instrument_id}?" in r.url, timeout=SWAP_TIMEOUT_MS) as response:
         page.keyboard.press(key)
     response.value.finished()
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .chart-pending')")  # the chart follows the numbers
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .chart-pending')"
+    )  # the chart follows the numbers
 
 
 def query_of(url: str) -> dict[str, list[str]]:
@@ -65,7 +75,9 @@ def test_lora_counter_follows_its_sliders_and_the_url_reopens_it(page: Page, new
     query = query_of(page.url)
     assert urlsplit(page.url).path == CHAPTER
     assert query["lora-counter.r"] == ["17"] and query["lora-counter.d_in"] == ["8320"]
-    assert_reopens(new_page, page.url, "lora-counter", {"r": "17", "d_in": "8320", "d_out": "8192"}, results.inner_text())
+    assert_reopens(
+        new_page, page.url, "lora-counter", {"r": "17", "d_in": "8320", "d_out": "8192"}, results.inner_text()
+    )
 
 
 def test_vram_fit_follows_its_slider_with_a_new_chart_and_the_url_reopens_it(page: Page, new_page: NewPage) -> None:
@@ -85,11 +97,15 @@ def test_vram_fit_follows_its_slider_with_a_new_chart_and_the_url_reopens_it(pag
     assert_same_document(page)
 
     expect(page).to_have_url(re.compile(r"vram-fit\.batch_size=2\b"))
-    shared = assert_reopens(new_page, page.url, "vram-fit", {"batch_size": "2", "r": "16", "seq_len": "2048"}, results.inner_text())
+    shared = assert_reopens(
+        new_page, page.url, "vram-fit", {"batch_size": "2", "r": "16", "seq_len": "2048"}, results.inner_text()
+    )
     assert chart_text(shared, "vram-fit") == chart_text(page, "vram-fit")
 
 
-def test_nf4_levels_block_size_radios_move_with_arrow_keys_and_the_url_reopens_them(page: Page, new_page: NewPage) -> None:
+def test_nf4_levels_block_size_radios_move_with_arrow_keys_and_the_url_reopens_them(
+    page: Page, new_page: NewPage
+) -> None:
     page.goto(CHAPTER)
     mark_document(page)
     results = page.locator("#nf4-levels-results")
@@ -148,7 +164,9 @@ def test_a_refused_setting_is_explained_in_place(page: Page, browser_problems: B
     error = results.locator(".inline-error[role=alert]")
     expect(error).to_contain_text("targets: choose at least one module")
     expect(results.locator(".readout")).to_have_count(0)
-    assert "lora-counter.targets=&" not in page.url and not page.url.endswith("lora-counter.targets="), "a refused setting must not be pushed into the URL"
+    assert "lora-counter.targets=&" not in page.url and not page.url.endswith("lora-counter.targets="), (
+        "a refused setting must not be pushed into the URL"
+    )
 
     with page.expect_response(lambda r: "/instruments/lora-counter?" in r.url and r.status == 200):
         boxes.nth(0).check()

@@ -14,21 +14,28 @@ pytestmark = E2E
 # scrollable regions (Chromium makes an overflowing scroller with nothing focusable inside a
 # tab stop itself); of a radio group only the checked radio is a tab stop.
 TAG_TAB_STOPS = """() => {
-  const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])';
+  const selector =
+    'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])';
   const isScroller = (el) => {
     const style = getComputedStyle(el);
-    return ["auto", "scroll"].includes(style.overflowX) && el.scrollWidth > el.clientWidth && !el.querySelector(selector);
+    return ["auto", "scroll"].includes(style.overflowX)
+      && el.scrollWidth > el.clientWidth && !el.querySelector(selector);
   };
   const stops = [];
   for (const el of document.body.querySelectorAll("*")) {
     if (!(el.matches(selector) || isScroller(el))) continue;
     if (el.disabled || el.closest("[hidden], template")) continue;
-    if (el.type === "radio" && !el.checked && document.querySelector(`input[type=radio][name="${el.name}"]:checked`)) continue;
-    if (el.tagName === "SUMMARY" ? el.parentElement.parentElement.closest("details:not([open])") : el.closest("details:not([open])")) continue;
+    const checkedInGroup = `input[type=radio][name="${el.name}"]:checked`;
+    if (el.type === "radio" && !el.checked && document.querySelector(checkedInGroup)) continue;
+    const closedAbove = el.tagName === "SUMMARY"
+      ? el.parentElement.parentElement.closest("details:not([open])")
+      : el.closest("details:not([open])");
+    if (closedAbove) continue;
     const style = getComputedStyle(el);
     if (style.visibility === "hidden" || !el.getClientRects().length) continue;
     el.dataset.e2eStop = String(stops.length);
-    stops.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} ${(el.getAttribute("aria-label") || el.textContent || el.name || "").trim().slice(0, 40)}`);
+    const label = (el.getAttribute("aria-label") || el.textContent || el.name || "").trim().slice(0, 40);
+    stops.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} ${label}`);
   }
   window.__focusWalk = [];
   document.addEventListener("focusin", (event) => {
@@ -37,7 +44,8 @@ TAG_TAB_STOPS = """() => {
     const rect = el.getBoundingClientRect();
     window.__focusWalk.push({
       stop: el.dataset.e2eStop ?? null,
-      what: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className} ${(el.textContent || el.name || "").trim().slice(0, 40)}`,
+      what: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className} `
+        + (el.textContent || el.name || "").trim().slice(0, 40),
       focusVisible: el.matches(":focus-visible"),
       outline: `${style.outlineStyle} ${style.outlineWidth}`,
       outlineVisible: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
@@ -66,12 +74,25 @@ def test_tab_reaches_every_control_with_a_visible_focus_ring(page: Page) -> None
     assert not strays, f"Tab stops on things that are not visible controls: {strays}"
 
     # Every focused control shows a ring (and is scrolled into view), links, inputs, buttons and ranges included.
-    hidden_focus = [f"{step['what']} (outline: {step['outline']})" for step in walk if not (step["focusVisible"] and step["outlineVisible"])]
+    hidden_focus = [
+        f"{step['what']} (outline: {step['outline']})"
+        for step in walk
+        if not (step["focusVisible"] and step["outlineVisible"])
+    ]
     assert not hidden_focus, f"focus is not visible on: {hidden_focus}"
     offscreen = [step["what"] for step in walk if not step["boxVisible"]]
     assert not offscreen, f"focused but not scrolled into view: {offscreen}"
     kinds = " ".join(str(step["what"]) for step in walk)
-    for kind in ("a.skip-link", "a.section-number", "input#ex-", "button.", "input#lora-counter-r-range", "select#", "button.quiet-button edit-button", "summary"):
+    for kind in (
+        "a.skip-link",
+        "a.section-number",
+        "input#ex-",
+        "button.",
+        "input#lora-counter-r-range",
+        "select#",
+        "button.quiet-button edit-button",
+        "summary",
+    ):
         assert kind in kinds, f"the walk has no {kind!r}"
 
 

@@ -25,14 +25,19 @@ MISFITS = """() => [...document.querySelectorAll("section.instrument")].flatMap(
   return [...section.querySelectorAll("input:not([type=hidden]), select, button, label, p, dl, figure, table")]
     .filter((el) => el.getClientRects().length)
     .map((el) => [el, el.getBoundingClientRect()])
-    .filter(([el, box]) => box.left < frame.left - 0.5 || box.right > frame.right + 0.5 || (el.type === "range" && box.width < 80))
-    .map(([el, box]) => `${section.id}: <${el.tagName.toLowerCase()} id="${el.id}" class="${el.className}"> spans ${box.left.toFixed(0)}..${box.right.toFixed(0)} px, the instrument ${frame.left.toFixed(0)}..${frame.right.toFixed(0)} px`);
+    .filter(([el, box]) => box.left < frame.left - 0.5 || box.right > frame.right + 0.5
+      || (el.type === "range" && box.width < 80))
+    .map(([el, box]) => `${section.id}: <${el.tagName.toLowerCase()} id="${el.id}" class="${el.className}">`
+      + ` spans ${box.left.toFixed(0)}..${box.right.toFixed(0)} px,`
+      + ` the instrument ${frame.left.toFixed(0)}..${frame.right.toFixed(0)} px`);
 })"""
 
 
 def assert_no_sideways_scroll(page: Page) -> None:
     scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll_width <= inner_width, f"the page scrolls sideways ({scroll_width} > {inner_width} px): {page.evaluate(OVERFLOWING)}"
+    assert scroll_width <= inner_width, (
+        f"the page scrolls sideways ({scroll_width} > {inner_width} px): {page.evaluate(OVERFLOWING)}"
+    )
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

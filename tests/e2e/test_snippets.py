@@ -17,7 +17,9 @@ RUN_TIMEOUT_MS = 30_000
 
 def snippet_run(page: Page, snippet_id: str, action: str) -> None:
     """Run the snippet by clicking Run or pressing Ctrl+Enter in its editor; wait for the output."""
-    with page.expect_response(lambda r: r.url.endswith(f"/snippets/{snippet_id}") and r.request.method == "POST", timeout=RUN_TIMEOUT_MS) as response:
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/snippets/{snippet_id}") and r.request.method == "POST", timeout=RUN_TIMEOUT_MS
+    ) as response:
         if action == "button":
             page.locator(f"#run-{snippet_id} .run-button").click()
         else:
@@ -43,15 +45,29 @@ def open_editor(page: Page, snippet_id: str) -> Locator:
 
 SNIPPETS = [
     # (id, edit for the button run, what the edit prints, edit for Ctrl+Enter, what that prints)
-    ("lora-algebra", ("d_in, d_out, r = 256, 256, 8", "d_in, d_out, r = 256, 256, 4"), "LoRA params (2dr)     : 2,048",
-     ("d_in, d_out, r = 256, 256, 8", "d_in, d_out, r = 512, 512, 8"), "full fine-tune params : 262,144"),
-    ("rank-capacity", ("ranks, errs = [1, 4, 16, 64], []", "ranks, errs = [1, 2, 16, 64], []"), "rank   2: relative Frobenius error",
-     ("ranks, errs = [1, 4, 16, 64], []", "ranks, errs = [1, 8, 16, 64], []"), "rank   8: relative Frobenius error"),
+    (
+        "lora-algebra",
+        ("d_in, d_out, r = 256, 256, 8", "d_in, d_out, r = 256, 256, 4"),
+        "LoRA params (2dr)     : 2,048",
+        ("d_in, d_out, r = 256, 256, 8", "d_in, d_out, r = 512, 512, 8"),
+        "full fine-tune params : 262,144",
+    ),
+    (
+        "rank-capacity",
+        ("ranks, errs = [1, 4, 16, 64], []", "ranks, errs = [1, 2, 16, 64], []"),
+        "rank   2: relative Frobenius error",
+        ("ranks, errs = [1, 4, 16, 64], []", "ranks, errs = [1, 8, 16, 64], []"),
+        "rank   8: relative Frobenius error",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("snippet_id", "edit1", "printed1", "edit2", "printed2"), SNIPPETS, ids=[s[0] for s in SNIPPETS])
-def test_edit_run_and_reset(page: Page, snippet_id: str, edit1: tuple[str, str], printed1: str, edit2: tuple[str, str], printed2: str) -> None:
+@pytest.mark.parametrize(
+    ("snippet_id", "edit1", "printed1", "edit2", "printed2"), SNIPPETS, ids=[s[0] for s in SNIPPETS]
+)
+def test_edit_run_and_reset(
+    page: Page, snippet_id: str, edit1: tuple[str, str], printed1: str, edit2: tuple[str, str], printed2: str
+) -> None:
     page.goto(CHAPTER)
     mark_document(page)
     output = page.locator(f"#run-{snippet_id}-output")

@@ -57,7 +57,9 @@ SPECS = {
 KEYS = {name: answer_key_from_spec(spec) for name, spec in SPECS.items()}
 # The same answers with no anticipated mistakes, so the generic diagnoses show.
 BARE_KEYS = {name: answer_key_from_spec({**spec, "mistakes": []}) for name, spec in SPECS.items()}
-BARE_KEYS["percent_abs"] = answer_key_from_spec({"value": 0.390625, "unit": "%", "quantity": "percent", "tolerance": "±0.005"})
+BARE_KEYS["percent_abs"] = answer_key_from_spec(
+    {"value": 0.390625, "unit": "%", "quantity": "percent", "tolerance": "±0.005"}
+)
 BARE_KEYS["gib"] = answer_key_from_spec({"value": 104.31, "unit": "GiB", "quantity": "bytes", "tolerance": "1%"})
 BARE_KEYS["tb"] = answer_key_from_spec({"value": 1.12, "unit": "TB", "quantity": "bytes", "tolerance": "1%"})
 BARE_KEYS["millions"] = answer_key_from_spec({"value": 4.19, "unit": "M", "quantity": "parameters", "tolerance": "1%"})
@@ -93,7 +95,10 @@ CHAPTER = [
     ("adapter", "2^16", "correct", "correct", "65,536 parameters — correct."),
     ("adapter", "65536 params", "correct", "correct", "65,536 parameters — correct."),
     (
-        "adapter", "65.5k", "correct", "correct",
+        "adapter",
+        "65.5k",
+        "correct",
+        "correct",
         "65.5k = 65,500 parameters — correct (exact value: 65,536 parameters).",
     ),  # fmt: skip
     ("adapter", "65.5K", "correct", "correct", None),
@@ -114,7 +119,10 @@ CHAPTER = [
     ("percent", "0.195", "incorrect", "mistake", "0.195% counts only one of the two matrices."),
     ("percent", "0.195%", "incorrect", "mistake", "0.195% counts only one of the two matrices."),
     (
-        "percent", "0.0039", "incorrect", "percent_fraction",
+        "percent",
+        "0.0039",
+        "incorrect",
+        "percent_fraction",
         "0.0039 looks like a fraction, but the question asks for a percent: multiply the fraction by 100.",
     ),  # fmt: skip
     ("percent", "0.00390625", "incorrect", "percent_fraction", None),
@@ -154,42 +162,59 @@ def test_chapter_exercises(exercise: str, typed: str, verdict: str, reason: str,
 DIAGNOSES = [
     # (key without mistakes, typed, reason, exact feedback)
     (
-        "full_ft", "104.3", "bare_unit",
+        "full_ft",
+        "104.3",
+        "bare_unit",
         "104.3 looks like the size in GiB (2^30 bytes), but this question asks for GB (10^9 bytes). "
         "Convert it, or type the unit too: “104.3 GiB”.",
     ),
     (
-        "qlora", "32.6", "bare_unit",
+        "qlora",
+        "32.6",
+        "bare_unit",
         "32.6 looks like the size in GiB (2^30 bytes), but this question asks for GB (10^9 bytes). "
         "Convert it, or type the unit too: “32.6 GiB”.",
     ),
     (
-        "full_ft", "112000000000", "bare_unit",
+        "full_ft",
+        "112000000000",
+        "bare_unit",
         "With no unit we read 112,000,000,000 as GB, but it is the answer in bytes. "
         "Type the unit too (“112,000,000,000 bytes”) or convert to GB.",
     ),
     (
-        "full_ft", "0.112", "bare_unit",
-        "With no unit we read 0.112 as GB, but it is the answer in TB. Type the unit too (“0.112 TB”) or convert to GB.",
+        "full_ft",
+        "0.112",
+        "bare_unit",
+        "With no unit we read 0.112 as GB, but it is the answer in TB. "
+        "Type the unit too (“0.112 TB”) or convert to GB.",
     ),
     (
-        "adapter", "65.5", "bare_unit",
+        "adapter",
+        "65.5",
+        "bare_unit",
         "With no suffix we read 65.5 as 65.5 parameters. If you meant thousands, type the suffix too: “65.5k”.",
     ),
     (
-        "full_ft", "104.3 GB", "binary_prefix",
+        "full_ft",
+        "104.3 GB",
+        "binary_prefix",
         "Close: 104.3 GB is off by a factor of 1.074, the gap between GiB (2^30 bytes) and GB (10^9 bytes). "
         "Check which of the two you divided by.",
     ),
     ("full_ft", "120.3 GB", "binary_prefix", None),
     (
-        "gib", "112", "bare_unit",
+        "gib",
+        "112",
+        "bare_unit",
         "112 looks like the size in GB (10^9 bytes), but this question asks for GiB (2^30 bytes). "
         "Convert it, or type the unit too: “112 GB”.",
     ),
     ("gib", "112 GiB", "binary_prefix", None),
     (
-        "tb", "1.0186 TB", "binary_prefix",
+        "tb",
+        "1.0186 TB",
+        "binary_prefix",
         "Close: 1.0186 TB is off by a factor of 1.1, the gap between TiB (2^40 bytes) and TB (10^12 bytes). "
         "Check which of the two you divided by.",
     ),
@@ -199,26 +224,41 @@ DIAGNOSES = [
     ("percent_abs", "0.0039", "percent_fraction", None),
     ("percent_abs", "0.00390625", "percent_fraction", None),
     (
-        "percent", "39", "percent_fraction",
+        "percent",
+        "39",
+        "percent_fraction",
         "39% is 100 times too large: it looks like the percent was multiplied by 100 twice.",
     ),
     ("percent", "39%", "percent_fraction", None),
     (
-        "full_ft", "112 MB", "prefix_scale",
+        "full_ft",
+        "112 MB",
+        "prefix_scale",
         "112 MB = 0.112 GB is 1,000 times too small. Check your unit prefixes: kB, MB, GB and TB are each 1,000 apart.",
     ),
     ("full_ft", "112 TB", "prefix_scale", None),
     (
-        "millions", "4194304", "prefix_scale",
-        "4,194,304M parameters is 1,000,000 times too large. Check your powers of ten: k, M and B are each 1,000 apart.",
+        "millions",
+        "4194304",
+        "prefix_scale",
+        "4,194,304M parameters is 1,000,000 times too large. "
+        "Check your powers of ten: k, M and B are each 1,000 apart.",
     ),
     ("adapter", "65.5", "bare_unit", None),
     ("adapter", "65536000", "prefix_scale", None),
-    ("adapter", "655360", "power_of_ten", "655,360 parameters is 10 times too large. Check the decimal point and your powers of ten."),
+    (
+        "adapter",
+        "655360",
+        "power_of_ten",
+        "655,360 parameters is 10 times too large. Check the decimal point and your powers of ten.",
+    ),
     ("full_ft", "11.2", "power_of_ten", None),
     (
-        "adapter", "32768", "power_of_two",
-        "32,768 parameters is off by exactly a factor of 2 (too small). Did you count only part of it, or something twice?",
+        "adapter",
+        "32768",
+        "power_of_two",
+        "32,768 parameters is off by exactly a factor of 2 (too small). "
+        "Did you count only part of it, or something twice?",
     ),
     ("adapter", "131072", "power_of_two", None),
     ("adapter", "16777216", "power_of_two", None),  # d² is 256 times 2dr
@@ -283,7 +323,10 @@ def test_incorrect_feedback_never_states_the_answer(typed: str) -> None:
 def test_a_mistake_may_carry_its_own_tolerance() -> None:
     key = answer_key_from_spec(
         {
-            "value": 112, "unit": "GB", "quantity": "bytes", "tolerance": "1%",
+            "value": 112,
+            "unit": "GB",
+            "quantity": "bytes",
+            "tolerance": "1%",
             "mistakes": [
                 {"value": 14, "unit": "GB", "tolerance": "10%", "feedback": "weights only"},
                 {"value": 56, "unit": "GB", "tolerance": "±0.5", "feedback": "moments only"},
@@ -310,7 +353,8 @@ def test_an_exact_key_still_accepts_float_dust() -> None:
 
 
 @pytest.mark.parametrize(("exercise", "expected"), [
-    ("full_ft", "112 GB"), ("adapter", "65,536 parameters"), ("percent", "0.390625%"), ("nf4", "16"), ("qlora", "35 GB"),
+    ("full_ft", "112 GB"), ("adapter", "65,536 parameters"), ("percent", "0.390625%"),
+    ("nf4", "16"), ("qlora", "35 GB"),
 ])  # fmt: skip
 def test_formats_the_expected_answer(exercise: str, expected: str) -> None:
     assert format_expected(KEYS[exercise]) == expected

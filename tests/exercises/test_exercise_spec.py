@@ -40,7 +40,13 @@ DEFAULTS = [
     ({"value": 16, "quantity": "count"}, 16.0, None, 0.01, "relative"),
     ({"value": 0.390625, "quantity": "percent"}, 0.390625, "%", 0.01, "relative"),
     ({"value": 0.39, "quantity": "percent", "unit": "percent"}, 0.39, "%", 0.01, "relative"),
-    ({"value": "1.12e11", "unit": "bytes", "quantity": "bytes"}, 1.12e11, "B", 0.01, "relative"),  # YAML keeps 1.12e11 as text
+    (
+        {"value": "1.12e11", "unit": "bytes", "quantity": "bytes"},
+        1.12e11,
+        "B",
+        0.01,
+        "relative",
+    ),  # YAML keeps 1.12e11 as text
     ({"value": 112, "unit": "gigabytes", "quantity": "bytes"}, 112.0, "GB", 0.01, "relative"),
     ({"value": 4.19, "unit": "million", "quantity": "parameters"}, 4.19, "M", 0.01, "relative"),
     ({"value": 7, "unit": "B", "quantity": "parameters"}, 7.0, "B", 0.01, "relative"),
@@ -129,9 +135,15 @@ INVALID = [
         {"value": 0.39, "unit": "GB", "quantity": "percent"},
         "unit 'GB' is a memory unit, but quantity 'percent' takes '%' or no unit",
     ),
-    ({"value": 16, "unit": "dozen", "quantity": "count"}, "unknown unit 'dozen' for quantity 'count' (use no unit or one of k, M, B, T)"),
+    (
+        {"value": 16, "unit": "dozen", "quantity": "count"},
+        "unknown unit 'dozen' for quantity 'count' (use no unit or one of k, M, B, T)",
+    ),
     ({**GB_KEY, "tolerance": "-1%"}, "tolerance '-1%' must be a finite, non-negative amount"),
-    ({**GB_KEY, "tolerance": 0.01}, "tolerance 0.01 is ambiguous: write '0.01%' for a relative tolerance or '±0.01' for an absolute one"),
+    (
+        {**GB_KEY, "tolerance": 0.01},
+        "tolerance 0.01 is ambiguous: write '0.01%' for a relative tolerance or '±0.01' for an absolute one",
+    ),
     (
         {**GB_KEY, "tolerence": "1%"},
         "unknown field 'tolerence' in the answer (allowed: value, unit, quantity, tolerance, mistakes)",

@@ -34,13 +34,13 @@ def test_concurrent_requests_share_one_render(renderer: ChartRenderer) -> None:
     async def many() -> list[str | None]:
         tasks = [asyncio.ensure_future(renderer.render(key)) for _ in range(6)]
         await asyncio.sleep(0)  # every task has asked for the chart
-        assert renderer._waiters == {key: 6}  # noqa: SLF001 - six callers, one render between them
-        assert list(renderer._inflight) == [key]  # noqa: SLF001
+        assert renderer._waiters == {key: 6}
+        assert list(renderer._inflight) == [key]
         return await asyncio.gather(*tasks)
 
     results = asyncio.run(many())
     assert len(set(results)) == 1 and results[0] and results[0].startswith("<svg")
-    assert renderer._waiters == {}  # noqa: SLF001
+    assert renderer._waiters == {}
 
 
 def test_a_render_nobody_waits_for_is_dropped_before_it_starts(renderer: ChartRenderer) -> None:

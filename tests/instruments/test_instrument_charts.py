@@ -118,7 +118,10 @@ def test_a_state_renders_the_same_bytes_whatever_was_drawn_before() -> None:
     model, highlight = VRAM_STATES[1]
     fresh = subprocess.run(
         [sys.executable, "-c", FRESH_PROCESS_RENDER, json.dumps([model, highlight, LORA_STATES[1]])],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert json.loads(fresh.stdout) == [vram[1], lora[1]]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 
@@ -75,7 +76,7 @@ def test_seed_levels_follow_eq_6_2() -> None:
     assert len(levels) == 16
     assert levels[0] == -1.0 and levels[-1] == 1.0
     assert 0.0 not in levels  # symmetric, so no exact zero
-    for low, high in zip(levels, reversed(levels)):
+    for low, high in zip(levels, reversed(levels), strict=True):
         assert low == -high
     # Un-normalized, level i is the quantile at 0.03 + i/15 * 0.94.
     scale = 1.880793608151251  # Phi^-1(0.97)
@@ -126,7 +127,7 @@ def test_nf4_beats_int4_on_gaussian_blocks(block_size: int) -> None:
 
 def test_errors_grow_with_block_size() -> None:
     reports = [nf4_report(b) for b in BLOCK_SIZES]
-    for smaller, larger in zip(reports, reports[1:]):
+    for smaller, larger in itertools.pairwise(reports):
         assert smaller.error_nf4 < larger.error_nf4
         assert smaller.error_int4 < larger.error_int4
 
@@ -151,7 +152,9 @@ def test_report_is_deterministic_and_fast() -> None:
     assert elapsed < 0.25  # about 10 ms here; generous for a slow CI machine
 
 
-@pytest.mark.parametrize(("block_size", "needle"), [(48, "power of two"), (16, "between 32"), (512, "between 32"), ("x", "whole number")])
+@pytest.mark.parametrize(
+    ("block_size", "needle"), [(48, "power of two"), (16, "between 32"), (512, "between 32"), ("x", "whole number")]
+)
 def test_block_size_is_validated(block_size: object, needle: str) -> None:
     with pytest.raises(InstrumentInputError, match=needle) as caught:
         nf4_report(block_size)  # type: ignore[arg-type]

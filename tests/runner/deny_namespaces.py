@@ -17,6 +17,8 @@ CLONE_NEWUSER = 0x10000000
 if __name__ == "__main__":
     policy = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
     policy.add_rule(pyseccomp.ERRNO(errno.EPERM), "unshare")
-    policy.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER))
+    policy.add_rule(
+        pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)
+    )
     policy.load()  # survives exec, like a container runtime's profile would
     os.execv(sys.argv[1], sys.argv[1:])

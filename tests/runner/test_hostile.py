@@ -31,7 +31,9 @@ def sandbox(fresh_runner: PoolHarness) -> Iterator[PoolHarness]:
 
 
 def test_infinite_loop_times_out_and_is_killed(sandbox: PoolHarness) -> None:
-    code = "import threading\ndef spin():\n    while True:\n        pass\nthreading.Thread(target=spin).start()\nspin()\n"
+    code = (
+        "import threading\ndef spin():\n    while True:\n        pass\nthreading.Thread(target=spin).start()\nspin()\n"
+    )
     result = sandbox.run(code)
     assert result.status == "timeout"
     assert TEST_LIMITS.wall_s * 1000 <= result.elapsed_ms < TEST_LIMITS.wall_s * 1000 + 1000
@@ -69,7 +71,9 @@ def test_fork_bomb_is_refused(sandbox: PoolHarness) -> None:
 def test_subprocess_and_os_system_cannot_start_programs(sandbox: PoolHarness) -> None:
     result = sandbox.run("import subprocess\nsubprocess.run(['ls', '/'])\n")
     assert result.status == "error" and "PermissionError" in result.stderr
-    result = sandbox.run("import os\nrc = os.system('echo pwned > /tmp/pwned')\nprint(rc != 0, os.path.exists('/tmp/pwned'))\n")
+    result = sandbox.run(
+        "import os\nrc = os.system('echo pwned > /tmp/pwned')\nprint(rc != 0, os.path.exists('/tmp/pwned'))\n"
+    )
     assert result.stdout == "True False\n"
 
 
@@ -165,11 +169,7 @@ def test_no_file_descriptors_are_inherited(sandbox: PoolHarness) -> None:
 
 
 def test_other_processes_are_invisible(sandbox: PoolHarness) -> None:
-    code = (
-        "import os\n"
-        "print(os.getpid(), os.getuid(), os.path.exists('/proc'))\n"
-        f"os.kill({os.getpid()}, 0)\n"
-    )
+    code = f"import os\nprint(os.getpid(), os.getuid(), os.path.exists('/proc'))\nos.kill({os.getpid()}, 0)\n"
     result = sandbox.run(code)
     assert result.stdout == f"1 {SANDBOX_UID} False\n"
     assert "ProcessLookupError" in result.stderr  # the test process's pid names nothing in there
@@ -212,7 +212,10 @@ def test_filling_the_scratch_disk_is_bounded(sandbox: PoolHarness) -> None:
 
 
 def test_network_to_the_outside_is_unreachable(sandbox: PoolHarness) -> None:
-    code = "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\n    print('connected')\nexcept OSError as exc:\n    print(type(exc).__name__)\n"
+    code = (
+        "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\n    print('connected')\n"
+        "except OSError as exc:\n    print(type(exc).__name__)\n"
+    )
     result = sandbox.run(code)
     assert result.stdout.strip() in ("PermissionError", "OSError")
     assert "connected" not in result.stdout
@@ -224,7 +227,10 @@ def test_the_apps_own_port_is_unreachable(sandbox: PoolHarness) -> None:
         listener.listen()
         listener.setblocking(False)
         port = listener.getsockname()[1]
-        code = f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=1)\n    print('connected')\nexcept OSError as exc:\n    print(type(exc).__name__)\n"
+        code = (
+            f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=1)\n"
+            "    print('connected')\nexcept OSError as exc:\n    print(type(exc).__name__)\n"
+        )
         result = sandbox.run(code)
         with pytest.raises(BlockingIOError):
             listener.accept()
@@ -248,7 +254,10 @@ def test_deep_recursion_is_an_error(sandbox: PoolHarness) -> None:
 
 
 def test_c_stack_overflow_is_a_clean_kill(sandbox: PoolHarness) -> None:
-    code = "import sys\nsys.setrecursionlimit(10 ** 8)\nclass Loop:\n    def __repr__(self):\n        return repr(Loop())\nrepr(Loop())\n"
+    code = (
+        "import sys\nsys.setrecursionlimit(10 ** 8)\n"
+        "class Loop:\n    def __repr__(self):\n        return repr(Loop())\nrepr(Loop())\n"
+    )
     result = sandbox.run(code)
     assert result.status == "killed"
     assert "SIGSEGV" in result.stderr
@@ -295,9 +304,7 @@ def test_nothing_carries_over_between_runs(sandbox: PoolHarness) -> None:
     )
     seeded_value = first.stdout.strip()
     second = sandbox.run(
-        "import os, numpy as np\n"
-        "print('leftover' in globals(), os.listdir('.'))\n"
-        "print(np.random.random())\n"
+        "import os, numpy as np\nprint('leftover' in globals(), os.listdir('.'))\nprint(np.random.random())\n"
     )
     third = sandbox.run("import numpy as np\nprint(np.random.random())\n")
     assert second.stdout.splitlines()[0] == "False []"

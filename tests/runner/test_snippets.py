@@ -65,7 +65,10 @@ def test_output_before_an_error_is_kept_and_warnings_name_the_snippet(runner: Po
 
 
 def test_figures_beyond_the_limit_are_dropped_with_a_note(runner: PoolHarness) -> None:
-    code = "import matplotlib.pyplot as plt\nfor i in range(6):\n    plt.figure(figsize=(2, 2)); plt.plot([0, i])\nplt.show()\n"
+    code = (
+        "import matplotlib.pyplot as plt\nfor i in range(6):\n"
+        "    plt.figure(figsize=(2, 2)); plt.plot([0, i])\nplt.show()\n"
+    )
     result = runner.run(code)
     assert result.status == "ok", result.stderr
     assert len(result.figures) == TEST_LIMITS.max_figures

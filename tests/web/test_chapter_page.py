@@ -24,7 +24,7 @@ def test_header_matches_the_seed(page: Node) -> None:
     assert head.find(cls="chapter-count").text.strip() == "Chapter 06 / 10"
     assert head.find("h1").text.strip() == "Fine-tuning"
     assert "which parameters you allow to move" in head.find(cls="lede").text
-    facts = {dt.text.strip(): dd.text.strip() for dt, dd in zip(head.find_all("dt"), head.find_all("dd"))}
+    facts = {dt.text.strip(): dd.text.strip() for dt, dd in zip(head.find_all("dt"), head.find_all("dd"), strict=True)}
     assert facts["Reading time"] == "≈ 20 min"
     assert facts["Builds on"] == "Ch 04–05"
     assert facts["Instruments"] == "LoRA rank · VRAM fit · NF4 levels"
@@ -82,7 +82,11 @@ def test_equations_are_labelled_mathml(page: Node) -> None:
 def test_five_exercises_with_answer_fields(page: Node) -> None:
     exercises = page.find_all("section", cls="exercise")
     assert [e.attrs["id"] for e in exercises] == [
-        "ex-full-ft-memory", "ex-lora-adapter-params", "ex-lora-trainable-percent", "ex-nf4-levels-count", "ex-qlora-70b-weights",
+        "ex-full-ft-memory",
+        "ex-lora-adapter-params",
+        "ex-lora-trainable-percent",
+        "ex-nf4-levels-count",
+        "ex-qlora-70b-weights",
     ]
     assert [e.find(cls="exercise-label").text for e in exercises] == [f"Exercise 6.{i}" for i in range(1, 6)]
     for exercise in exercises:

@@ -112,7 +112,10 @@ def test_acknowledged_answers_survive_sigkill(tmp_path: Path) -> None:
     with server(data_dir) as (process, base):
         learners = [Learner(exercise, httpx.Client(base_url=base, timeout=10)) for exercise in LEARNERS]
         for learner in learners:  # each gets its own cookie, i.e. its own learner id
-            assert learner.client.post(f"/api/exercises/{learner.exercise}/check", json={"answer": "1 GB"}).status_code == 200
+            assert (
+                learner.client.post(f"/api/exercises/{learner.exercise}/check", json={"answer": "1 GB"}).status_code
+                == 200
+            )
             learner.acknowledged.append("1 GB")
         stop = threading.Event()
         threads = [threading.Thread(target=stream_answers, args=(learner, stop), daemon=True) for learner in learners]
@@ -144,7 +147,12 @@ def test_acknowledged_answers_survive_sigkill(tmp_path: Path) -> None:
     saved = attempts_in_file(data_dir)
     print(f"{acknowledged} answers acknowledged, {len(saved)} in the file, {len(tree)} server processes killed")
     saved_answers = {(exercise, answer) for exercise, answer, _ in saved}
-    lost = [(learner.exercise, answer) for learner in learners for answer in learner.acknowledged if (learner.exercise, answer) not in saved_answers]
+    lost = [
+        (learner.exercise, answer)
+        for learner in learners
+        for answer in learner.acknowledged
+        if (learner.exercise, answer) not in saved_answers
+    ]
     assert not lost, f"{len(lost)} acknowledged answers are missing after the kill: {lost[:5]}"
     # At most the one answer per learner that was on the wire may be there without an acknowledgement.
     assert len(saved) <= acknowledged + len(learners)

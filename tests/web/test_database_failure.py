@@ -21,7 +21,9 @@ from tests.html_tree import parse_html
 HX = {"HX-Request": "true"}
 FORM_URL = "/chapters/fine-tuning/exercises/full-ft-memory"
 API_URL = "/api/exercises/full-ft-memory/check"
-NOT_SAVED = "Your answer could not be saved: the progress database is not available right now, and nothing was recorded."
+NOT_SAVED = (
+    "Your answer could not be saved: the progress database is not available right now, and nothing was recorded."
+)
 
 
 @pytest.fixture()

@@ -112,10 +112,16 @@ def test_api_check(client: TestClient) -> None:
     wrong = client.post("/api/exercises/lora-adapter-params/check", json={"answer": "32768"})
     assert wrong.status_code == 200
     body = wrong.json()
-    assert body["verdict"] == "incorrect" and "one of the two matrices" in body["feedback"] and body["solution_html"] is None
+    assert (
+        body["verdict"] == "incorrect"
+        and "one of the two matrices" in body["feedback"]
+        and body["solution_html"] is None
+    )
     right = client.post("/api/exercises/lora-adapter-params/check", json={"answer": "65,536"}).json()
     assert right["verdict"] == "correct" and "<math" in right["solution_html"]
-    assert client.post("/api/exercises/lora-adapter-params/check", json={"answer": "?!"}).json()["verdict"] == "unreadable"
+    assert (
+        client.post("/api/exercises/lora-adapter-params/check", json={"answer": "?!"}).json()["verdict"] == "unreadable"
+    )
 
 
 @pytest.mark.parametrize(
@@ -129,7 +135,9 @@ def test_api_check_rejects_bad_bodies_with_a_message(client: TestClient, body: o
 
 
 def test_api_check_rejects_non_json(client: TestClient) -> None:
-    response = client.post("/api/exercises/lora-adapter-params/check", content=b"not json", headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/exercises/lora-adapter-params/check", content=b"not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422
 
 

@@ -33,7 +33,12 @@ def test_slider_move_returns_results_and_the_url_to_push(client: TestClient) -> 
 
 
 def test_the_pushed_url_reopens_the_same_state(client: TestClient) -> None:
-    page = parse_html(client.get("/chapters/fine-tuning", params={"lora-counter.r": "64", "vram-fit.method": "full", "vram-fit.model": "llama-3-8b"}).text)
+    page = parse_html(
+        client.get(
+            "/chapters/fine-tuning",
+            params={"lora-counter.r": "64", "vram-fit.method": "full", "vram-fit.model": "llama-3-8b"},
+        ).text
+    )
     lora = page.find(id="lora-counter")
     assert lora.find("input", id="lora-counter-r").attrs["value"] == "64"
     assert "rank 64 trains 1.56% of the matrix" in lora.find(cls="live-sentence").text
@@ -44,7 +49,9 @@ def test_the_pushed_url_reopens_the_same_state(client: TestClient) -> None:
 
 def test_targets_from_checkboxes_count_only_those_modules(client: TestClient) -> None:
     response = client.get(
-        FRAGMENT.format("lora-counter") + "?lora-counter.model=llama-2-7b&lora-counter.r=8&lora-counter.targets=&lora-counter.targets=q_proj&lora-counter.targets=v_proj",
+        FRAGMENT.format("lora-counter")
+        + "?lora-counter.model=llama-2-7b&lora-counter.r=8"
+        + "&lora-counter.targets=&lora-counter.targets=q_proj&lora-counter.targets=v_proj",
         headers=HX,
     )
     assert "trainable params: 4,194,304 || all params: 6,742,609,920 || trainable%: 0.0622" in response.text
@@ -57,13 +64,19 @@ def test_targets_from_checkboxes_count_only_those_modules(client: TestClient) ->
         ("lora-counter", {"lora-counter.d_in": "big"}, "d_in: must be a whole number"),
         ("lora-counter", {"lora-counter.targets": ""}, "targets: choose at least one module"),
         ("vram-fit", {"vram-fit.model": "gpt-9"}, "model"),
-        ("vram-fit", {"vram-fit.model": "custom", "vram-fit.params_billion": "1000"}, "params_billion: must be between 1 and 405"),
+        (
+            "vram-fit",
+            {"vram-fit.model": "custom", "vram-fit.params_billion": "1000"},
+            "params_billion: must be between 1 and 405",
+        ),
         ("vram-fit", {"vram-fit.method": "magic"}, "method"),
         ("nf4-levels", {"nf4-levels.block_size": "100"}, "block_size: must be a power of two"),
         ("nf4-levels", {"nf4-levels.colour": "red"}, "colour: is not a setting"),
     ],
 )
-def test_bad_input_is_shown_in_the_instrument_with_422(client: TestClient, instrument: str, params: dict[str, str], message: str) -> None:
+def test_bad_input_is_shown_in_the_instrument_with_422(
+    client: TestClient, instrument: str, params: dict[str, str], message: str
+) -> None:
     fragment = client.get(FRAGMENT.format(instrument), params=params, headers=HX)
     assert fragment.status_code == 422
     assert message in parse_html(fragment.text).find(cls="inline-error").text
@@ -86,7 +99,9 @@ def test_api_lora_matrix(client: TestClient) -> None:
 
 
 def test_api_lora_model_matches_peft(client: TestClient) -> None:
-    body = client.get("/api/instruments/lora/model", params={"model": "llama-2-7b", "r": 8, "targets": "q_proj,v_proj"}).json()
+    body = client.get(
+        "/api/instruments/lora/model", params={"model": "llama-2-7b", "r": 8, "targets": "q_proj,v_proj"}
+    ).json()
     assert body["trainable_params"] == 4194304
     assert body["base_params"] == 6738415616
     assert body["all_params"] == 6742609920

@@ -24,7 +24,11 @@ def test_without_isolation_code_is_refused_and_the_page_says_why(tmp_path: Path)
         refused = httpx.post(f"{base}/api/run", json={"code": "print(1)"})
         assert refused.status_code == 503
         assert "switched off" in refused.json()["detail"]
-        fragment = httpx.post(f"{base}/chapters/fine-tuning/snippets/lora-algebra", data={"code": "print(1)"}, headers={"HX-Request": "true"})
+        fragment = httpx.post(
+            f"{base}/chapters/fine-tuning/snippets/lora-algebra",
+            data={"code": "print(1)"},
+            headers={"HX-Request": "true"},
+        )
         assert fragment.status_code == 503 and "switched off" in fragment.text
 
 

@@ -101,7 +101,9 @@ def test_a_full_runner_answers_429_with_retry_after(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, runner_workers=1, runner_queue=1, runner_wall_s=3.0)
     with TestClient(create_app(settings)) as busy_client:
         slow = {"code": "import time\ntime.sleep(2.5)\n"}
-        threads = [threading.Thread(target=busy_client.post, args=("/api/run",), kwargs={"json": slow}) for _ in range(2)]
+        threads = [
+            threading.Thread(target=busy_client.post, args=("/api/run",), kwargs={"json": slow}) for _ in range(2)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(0.8)

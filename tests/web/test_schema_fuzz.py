@@ -51,7 +51,11 @@ PARAMETER_HINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("/api/chapters/{slug}", "slug"): {"type": "string", "enum": ["fine-tuning"]},
     ("/api/exercises/{exercise_id}/check", "exercise_id"): {"type": "string", "enum": EXERCISES},
 }
-ANSWER_HINT = {"type": "string", "maxLength": 200, "pattern": r"^-?[0-9]{1,6}(\.[0-9]{1,4})?(e[0-9]{1,2})? ?(GB|GiB|MB|bytes|k|M|B|%)?$"}
+ANSWER_HINT = {
+    "type": "string",
+    "maxLength": 200,
+    "pattern": r"^-?[0-9]{1,6}(\.[0-9]{1,4})?(e[0-9]{1,2})? ?(GB|GiB|MB|bytes|k|M|B|%)?$",
+}
 
 
 def with_hints(openapi: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +76,12 @@ RUN_PATH = "/api/run"
 # The runner executes every case in a sandbox: fewer of those.
 EXAMPLES = 25
 RUN_EXAMPLES = 8
-FUZZ_SETTINGS: dict[str, Any] = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck), "print_blob": True}
+FUZZ_SETTINGS: dict[str, Any] = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": list(HealthCheck),
+    "print_blob": True,
+}
 ERROR_KEYS = {"error", "detail", "field"}
 
 
@@ -114,13 +123,19 @@ def check_response(case: schemathesis.Case, response: schemathesis.Response) -> 
     case.validate_response(response, checks=[not_a_server_error])
     if 200 <= status < 300 or status in documented_statuses(case):
         # Documented answers (errors too) have the documented content type and body.
-        case.validate_response(response, checks=[status_code_conformance, content_type_conformance, response_schema_conformance])
+        case.validate_response(
+            response, checks=[status_code_conformance, content_type_conformance, response_schema_conformance]
+        )
     if 200 <= status < 300:
         return
     if is_valid_request(case):
         # Valid by the hinted schema: only a busy runner may turn it away.
-        assert status == 429 and case.operation.path == RUN_PATH, f"a valid request was refused with {status}: {response.text[:300]}"
-    assert status in expected_refusals(case.operation.path), f"{case.operation.label} answered {status}: {response.text[:300]}"
+        assert status == 429 and case.operation.path == RUN_PATH, (
+            f"a valid request was refused with {status}: {response.text[:300]}"
+        )
+    assert status in expected_refusals(case.operation.path), (
+        f"{case.operation.label} answered {status}: {response.text[:300]}"
+    )
     if status == 405:
         assert response.headers.get("allow"), "a 405 must say which methods are allowed"
         return
@@ -169,39 +184,74 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 @pytest.mark.parametrize(
     ("status", "method", "path", "path_parameters", "request_kwargs"),
     [
-        (422, "POST", "/api/exercises/{exercise_id}/check", {"exercise_id": "full-ft-memory"}, {"url": "/api/exercises/full-ft-memory/check", "json": {}}),
-        (422, "GET", "/api/instruments/lora/matrix", {}, {"url": "/api/instruments/lora/matrix", "params": {"d_in": "x", "d_out": 1, "r": 1}}),
+        (
+            422,
+            "POST",
+            "/api/exercises/{exercise_id}/check",
+            {"exercise_id": "full-ft-memory"},
+            {"url": "/api/exercises/full-ft-memory/check", "json": {}},
+        ),
+        (
+            422,
+            "GET",
+            "/api/instruments/lora/matrix",
+            {},
+            {"url": "/api/instruments/lora/matrix", "params": {"d_in": "x", "d_out": 1, "r": 1}},
+        ),
         (422, "GET", "/api/instruments/nf4", {}, {"url": "/api/instruments/nf4", "params": {"block_size": "7"}}),
         (422, "POST", RUN_PATH, {}, {"url": RUN_PATH, "json": {"code": 3}}),
         (404, "GET", "/api/chapters/{slug}", {"slug": "no-such-chapter"}, {"url": "/api/chapters/no-such-chapter"}),
-        (404, "POST", "/api/exercises/{exercise_id}/check", {"exercise_id": "nope"}, {"url": "/api/exercises/nope/check", "json": {"answer": "1"}}),
+        (
+            404,
+            "POST",
+            "/api/exercises/{exercise_id}/check",
+            {"exercise_id": "nope"},
+            {"url": "/api/exercises/nope/check", "json": {"answer": "1"}},
+        ),
     ],
 )
 def test_error_bodies_are_the_documented_ones(
-    client: TestClient, status: int, method: str, path: str, path_parameters: dict[str, str], request_kwargs: dict[str, Any]
+    client: TestClient,
+    status: int,
+    method: str,
+    path: str,
+    path_parameters: dict[str, str],
+    request_kwargs: dict[str, Any],
 ) -> None:
     """422 used to be documented as FastAPI's HTTPValidationError, and 404 not at all."""
     response = client.request(method, **request_kwargs)
     assert response.status_code == status, response.text
     case = schema[path][method].Case(path_parameters=path_parameters)
-    case.validate_response(response, checks=[status_code_conformance, content_type_conformance, response_schema_conformance])
+    case.validate_response(
+        response, checks=[status_code_conformance, content_type_conformance, response_schema_conformance]
+    )
 
 
 @pytest.mark.parametrize(
     ("path", "param", "value"),
-    [("/api/instruments/nf4", "block_size", "abc"), ("/api/instruments/lora/matrix", "r", "0"), ("/api/instruments/vram", "seq_len", "-1")],
+    [
+        ("/api/instruments/nf4", "block_size", "abc"),
+        ("/api/instruments/lora/matrix", "r", "0"),
+        ("/api/instruments/vram", "seq_len", "-1"),
+    ],
 )
 def test_the_schema_rejects_what_the_api_refuses(client: TestClient, path: str, param: str, value: str) -> None:
     """The instrument parameters used to be declared as any string; a refused value must be schema-invalid."""
     declared = next(p for p in OPENAPI["paths"][path]["get"]["parameters"] if p["name"] == param)["schema"]
-    assert declared.get("type") == "integer" and ("enum" in declared or {"minimum", "maximum"} <= set(declared)), declared
+    assert declared.get("type") == "integer" and ("enum" in declared or {"minimum", "maximum"} <= set(declared)), (
+        declared
+    )
     params = {"d_in": 4096, "d_out": 4096, "r": 8} if path.endswith("matrix") else {}
     assert client.get(path, params={**params, param: value}).status_code == 422
 
 
 @pytest.mark.parametrize(
     ("url", "body"),
-    [(RUN_PATH, b'{"code": "print(\\"\\ud800\\")"}'), (RUN_PATH, b'{"code": "\\udfff"}'), ("/api/exercises/full-ft-memory/check", b'{"answer": "\\ud800 GB"}')],
+    [
+        (RUN_PATH, b'{"code": "print(\\"\\ud800\\")"}'),
+        (RUN_PATH, b'{"code": "\\udfff"}'),
+        ("/api/exercises/full-ft-memory/check", b'{"answer": "\\ud800 GB"}'),
+    ],
 )
 def test_a_lone_surrogate_is_refused_not_a_500(client: TestClient, url: str, body: bytes) -> None:
     """JSON may escape a lone surrogate; it cannot be encoded as UTF-8 (POST /api/run used to answer 500)."""

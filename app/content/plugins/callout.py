@@ -20,13 +20,13 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
-from app.content.plugins.directive import DocumentEnv, absolute_line, claim_fences, render_nested, report
+from app.content.plugins.directive import DocumentEnv, absolute_line, claim_fences, document_env, render_nested, report
 
 KINDS = {"pitfalls": "Pitfalls", "next": "Next", "note": "Note", "recipe": "Recipe"}
 
 
 def collect_callouts(state: StateCore) -> None:
-    env: DocumentEnv = state.env
+    env = document_env(state)
     for token, args in list(claim_fences(state, "callout")):
         line = absolute_line(token, env)
         kind, _, title = args.partition(" ")

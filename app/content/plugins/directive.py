@@ -12,8 +12,8 @@ The fence is the one syntax for all directives (see content/README.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, TypedDict
+from collections.abc import Iterator, MutableMapping
+from typing import Any, TypedDict, cast
 
 import yaml
 from markdown_it import MarkdownIt
@@ -28,6 +28,7 @@ class DocumentEnv(TypedDict, total=False):
 
     chapter_number: int
     line_offset: int  # lines before the Markdown body (front matter), for `path:line`
+    nested: bool  # Markdown inside a directive or the lede: no numbered sections of its own
     problems: list[tuple[int, str]]  # (absolute line, message)
     ids: dict[str, int]  # every directive id -> line, for uniqueness
     sections: list[Any]
@@ -35,6 +36,16 @@ class DocumentEnv(TypedDict, total=False):
     exercises: list[Any]
     snippets: list[Any]
     instruments: list[Any]
+
+
+def document_env(state: StateCore) -> DocumentEnv:
+    """markdown-it's `env` (a plain mapping to it) as the typed dict the plugins share."""
+    return cast(DocumentEnv, state.env)
+
+
+def render_document(md: MarkdownIt, text: str, env: DocumentEnv) -> str:
+    """Render `text`, the plugins filling `env` as they go."""
+    return md.render(text, cast(MutableMapping[str, Any], env))
 
 
 def absolute_line(token: Token, env: DocumentEnv) -> int:
@@ -118,9 +129,9 @@ def render_nested(md: MarkdownIt, text: str, env: DocumentEnv, line: int) -> str
     inner: DocumentEnv = {
         "chapter_number": env.get("chapter_number", 0),
         "line_offset": line,
-        "nested": True,  # type: ignore[typeddict-unknown-key]
+        "nested": True,
     }
-    html = md.render(text, inner)
+    html = render_document(md, text, inner)
     for _, message in inner.get("problems", []):
         report(env, line, message)
     return html

@@ -33,6 +33,7 @@ from app.content.plugins.directive import (
     DocumentEnv,
     absolute_line,
     claim_fences,
+    document_env,
     mark_directive,
     parse_yaml_body,
     placeholder,
@@ -55,7 +56,7 @@ def final_value(solution: str) -> str | None:
 
 
 def collect_exercises(state: StateCore) -> None:
-    env: DocumentEnv = state.env
+    env = document_env(state)
     for token, _ in list(claim_fences(state, "exercise")):
         data = parse_yaml_body(token, env, "exercise")
         if data is None:

@@ -28,6 +28,7 @@ from app.content.plugins.directive import (
     DocumentEnv,
     absolute_line,
     claim_fences,
+    document_env,
     mark_directive,
     parse_yaml_body,
     placeholder,
@@ -45,7 +46,7 @@ FIELDS = {"id", "name", "title", "short_title", "subtitle", "caption", "params"}
 
 def _collector(catalog: InstrumentCatalog) -> Callable[[StateCore], None]:
     def collect_instruments(state: StateCore) -> None:
-        env: DocumentEnv = state.env
+        env = document_env(state)
         for token, _ in list(claim_fences(state, "instrument")):
             data = parse_yaml_body(token, env, "instrument")
             instrument = _build(state.md, catalog, data, token, env) if data is not None else None
@@ -56,7 +57,9 @@ def _collector(catalog: InstrumentCatalog) -> Callable[[StateCore], None]:
     return collect_instruments
 
 
-def _build(md: MarkdownIt, catalog: InstrumentCatalog, data: dict[str, Any], token: Token, env: DocumentEnv) -> InstrumentRef | None:
+def _build(
+    md: MarkdownIt, catalog: InstrumentCatalog, data: dict[str, Any], token: Token, env: DocumentEnv
+) -> InstrumentRef | None:
     line = absolute_line(token, env)
     name = data.get("name")
     if not isinstance(name, str) or name not in catalog:

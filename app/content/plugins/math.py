@@ -20,7 +20,7 @@ from markdown_it.utils import OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from app.content.model import Equation
-from app.content.plugins.directive import DocumentEnv, absolute_line, report
+from app.content.plugins.directive import DocumentEnv, absolute_line, document_env, report
 
 _UNKNOWN_COMMAND = re.compile(r"<m[io][^>]*>(\\[A-Za-z]+)</m[io]>")
 
@@ -47,7 +47,7 @@ def _convert(token: Token, env: DocumentEnv, line: int, display: bool) -> None:
 
 
 def convert_math(state: StateCore) -> None:
-    env: DocumentEnv = state.env
+    env = document_env(state)
     chapter = env.get("chapter_number", 0)
     equations = env.setdefault("equations", [])
     for token in state.tokens:
@@ -56,7 +56,9 @@ def convert_math(state: StateCore) -> None:
             _convert(token, env, line, display=True)
             if token.type == "math_block_label":
                 number = f"{chapter}.{len(equations) + 1}"
-                equation = Equation(id=f"eq-{number.replace('.', '-')}", number=number, title=token.info.strip(), line=line)
+                equation = Equation(
+                    id=f"eq-{number.replace('.', '-')}", number=number, title=token.info.strip(), line=line
+                )
                 equations.append(equation)
                 token.meta["equation"] = equation
         elif token.type == "inline" and token.children:
@@ -81,12 +83,16 @@ def render_math(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDi
         return mathml
     equation: Equation | None = token.meta.get("equation")
     if equation is None:
-        return f'<div class="equation"><div class="equation-body" tabindex="0" role="region" aria-label="Equation">{mathml}</div></div>\n'
+        return (
+            '<div class="equation"><div class="equation-body" tabindex="0" role="region" aria-label="Equation">'
+            f"{mathml}</div></div>\n"
+        )
     return (
         f'<figure class="equation" id="{equation.id}" aria-labelledby="{equation.id}-label">'
         f'<figcaption id="{equation.id}-label"><a href="#{equation.id}">EQ {equation.number}</a>'
         f" — {_escape(equation.title)}</figcaption>"
-        f'<div class="equation-body" tabindex="0" role="region" aria-label="EQ {equation.number}">{mathml}</div></figure>\n'
+        f'<div class="equation-body" tabindex="0" role="region" aria-label="EQ {equation.number}">'
+        f"{mathml}</div></figure>\n"
     )
 
 

@@ -29,6 +29,7 @@ from app.content.plugins.directive import (
     DocumentEnv,
     absolute_line,
     claim_fences,
+    document_env,
     mark_directive,
     placeholder,
     report,
@@ -43,19 +44,15 @@ def split_options(source: str) -> tuple[dict[str, list[str]], int, str]:
     """Return (options, how many option lines, the code without them)."""
     options: dict[str, list[str]] = {}
     lines = source.splitlines()
-    body_start = 0
-    for body_start, line in enumerate(lines):
-        if not line.startswith("#|"):
-            break
+    body_start = next((i for i, line in enumerate(lines) if not line.startswith("#|")), len(lines))
+    for line in lines[:body_start]:
         key, _, value = line[2:].partition(":")
         options.setdefault(key.strip(), []).append(value.strip() if not value.startswith(" ") else value[1:])
-    else:
-        body_start = len(lines)
     return options, body_start, "\n".join(lines[body_start:]).rstrip() + "\n"
 
 
 def collect_snippets(state: StateCore) -> None:
-    env: DocumentEnv = state.env
+    env = document_env(state)
     for token, args in list(claim_fences(state, "runnable")):
         line = absolute_line(token, env)
         snippet_id = require_id({"id": args.strip()}, token, env, "runnable")
@@ -64,7 +61,9 @@ def collect_snippets(state: StateCore) -> None:
             continue
         options, option_lines, code = split_options(token.content)
         for key in sorted(set(options) - OPTIONS):
-            report(env, line, f"runnable '{snippet_id}': unknown option '#| {key}' (allowed: {', '.join(sorted(OPTIONS))})")
+            report(
+                env, line, f"runnable '{snippet_id}': unknown option '#| {key}' (allowed: {', '.join(sorted(OPTIONS))})"
+            )
         if not code.strip():
             report(env, line, f"runnable '{snippet_id}': the snippet has no code")
             continue
@@ -79,7 +78,7 @@ def collect_snippets(state: StateCore) -> None:
         env.setdefault("snippets", []).append(
             Snippet(
                 id=snippet_id,
-                title=(options.get("title") or [None])[-1],
+                title=options["title"][-1] if options.get("title") else None,
                 code=code,
                 code_html=highlight_code(code, "python"),
                 expect=tuple(options.get("expect", [])),

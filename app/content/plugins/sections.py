@@ -18,7 +18,7 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
 from app.content.model import Section
-from app.content.plugins.directive import DocumentEnv, absolute_line
+from app.content.plugins.directive import DocumentEnv, absolute_line, document_env
 
 UNNUMBERED = "{-}"
 
@@ -29,8 +29,8 @@ def slugify(text: str) -> str:
 
 
 def number_sections(state: StateCore) -> None:
-    env: DocumentEnv = state.env
-    if env.get("nested"):  # type: ignore[typeddict-item]
+    env = document_env(state)
+    if env.get("nested"):
         return
     chapter = env.get("chapter_number", 0)
     sections = env.setdefault("sections", [])

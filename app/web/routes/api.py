@@ -57,7 +57,13 @@ class ChapterOut(ChapterSummary):
 
 
 def summarize(chapter: Chapter) -> ChapterSummary:
-    return ChapterSummary(slug=chapter.slug, title=chapter.title, volume=chapter.volume, number=chapter.number, reading_minutes=chapter.reading_minutes)
+    return ChapterSummary(
+        slug=chapter.slug,
+        title=chapter.title,
+        volume=chapter.volume,
+        number=chapter.number,
+        reading_minutes=chapter.reading_minutes,
+    )
 
 
 def describe(chapter: Chapter) -> ChapterOut:
@@ -150,7 +156,10 @@ async def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
         "parts": {
             # Problems in a file being edited: its last clean version is still served (see ChapterLibrary).
             "content": {"ok": bool(chapters), "chapters": len(chapters), "problems": len(state.library.problems())},
-            "database": {"ok": database_ok, "backend": "sqlite" if state.store.is_sqlite else state.store.engine.dialect.name},
+            "database": {
+                "ok": database_ok,
+                "backend": "sqlite" if state.store.is_sqlite else state.store.engine.dialect.name,
+            },
             "runner": runner,
         },
     }

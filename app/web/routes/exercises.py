@@ -19,10 +19,10 @@ from app.exercises.grading import Grade, grade_answer
 from app.exercises.progress import ExerciseState, state_after_grade
 from app.storage import StoreUnavailable
 from app.web.chapter_page import chapter_context, saved_records
+from app.web.dependencies import find_chapter
 from app.web.errors import api_errors
 from app.web.forms import Text, read_form
 from app.web.htmx import is_htmx, render
-from app.web.routes.pages import find_chapter
 from app.web.state import AppState, app_state
 
 router = APIRouter()
@@ -51,20 +51,30 @@ def find_exercise(chapter: Chapter, exercise_id: str) -> Exercise:
 async def check_answer(state: AppState, learner_id: str, exercise: Exercise, answer: str) -> Grade:
     """Grade and save one attempt (one transaction, committed before this returns)."""
     if len(answer) > MAX_ANSWER_CHARS:
-        raise BadInput(f"That answer is {len(answer)} characters long; answers are at most {MAX_ANSWER_CHARS}.", field="answer")
+        raise BadInput(
+            f"That answer is {len(answer)} characters long; answers are at most {MAX_ANSWER_CHARS}.", field="answer"
+        )
     grade = grade_answer(exercise.answer_key, answer)
     await asyncio.to_thread(state.store.record_attempt, learner_id, exercise.id, answer, grade.verdict)
     return grade
 
 
 async def respond(
-    request: Request, state: AppState, chapter: Chapter, exercise: Exercise, exercise_state: ExerciseState, learner_id: str, is_new: bool
+    request: Request,
+    state: AppState,
+    chapter: Chapter,
+    exercise: Exercise,
+    exercise_state: ExerciseState,
+    learner_id: str,
+    is_new: bool,
 ) -> HTMLResponse:
     if is_htmx(request):
         context = {"chapter": chapter, "exercise": exercise, "state": exercise_state}
         response = render(request, state.templates, "_exercise_result.html", context)
     else:
-        context = await chapter_context(state, request, chapter, learner_id, exercise_states={exercise.id: exercise_state})
+        context = await chapter_context(
+            state, request, chapter, learner_id, exercise_states={exercise.id: exercise_state}
+        )
         response = render(request, state.templates, "chapter.html", context)
     if is_new:
         state.learners.attach(response, learner_id)
@@ -72,13 +82,16 @@ async def respond(
 
 
 @router.post("/chapters/{slug}/exercises/{exercise_id}", response_class=HTMLResponse, include_in_schema=False)
-async def submit_answer(slug: str, exercise_id: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+async def submit_answer(
+    slug: str, exercise_id: str, request: Request, state: AppState = Depends(app_state)
+) -> Response:
     chapter = find_chapter(state, slug)
     exercise = find_exercise(chapter, exercise_id)
     form = await read_form(request)
     answer = form.get("answer", "")
     learner_id, is_new = state.learners.ensure(request)
-    # Unreadable progress is not this request's failure: saving the answer below fails too, with the message that matters.
+    # Unreadable progress is not this request's failure: saving the answer below fails too,
+    # with the message that matters.
     records, _ = await saved_records(state, learner_id, [exercise.id]) if not is_new else ({}, None)
     record = records.get(exercise.id)
     try:
@@ -86,7 +99,9 @@ async def submit_answer(slug: str, exercise_id: str, request: Request, state: Ap
     except (BadInput, StoreUnavailable) as refused:
         if is_htmx(request):
             raise  # the error handler answers with a fragment shown in place
-        refused_state = ExerciseState(answer=None, verdict=None, feedback="", show_solution=False, error=refused.message)
+        refused_state = ExerciseState(
+            answer=None, verdict=None, feedback="", show_solution=False, error=refused.message
+        )
         response = await respond(request, state, chapter, exercise, refused_state, learner_id, is_new)
         response.status_code = refused.status
         return response
@@ -95,21 +110,36 @@ async def submit_answer(slug: str, exercise_id: str, request: Request, state: Ap
 
 
 @router.post("/chapters/{slug}/exercises/{exercise_id}/solution", response_class=HTMLResponse, include_in_schema=False)
-async def reveal_solution(slug: str, exercise_id: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+async def reveal_solution(
+    slug: str, exercise_id: str, request: Request, state: AppState = Depends(app_state)
+) -> Response:
     chapter = find_chapter(state, slug)
     exercise = find_exercise(chapter, exercise_id)
     learner_id = state.learners.read(request)
-    record = (await asyncio.to_thread(state.store.records, learner_id, [exercise.id])).get(exercise.id) if learner_id else None
+    record = (
+        (await asyncio.to_thread(state.store.records, learner_id, [exercise.id])).get(exercise.id)
+        if learner_id
+        else None
+    )
     if learner_id is None or record is None:
         raise BadInput("Try an answer first; the worked solution opens after an attempt.", field="answer")
     await asyncio.to_thread(state.store.record_reveal, learner_id, exercise.id)
     grade = grade_answer(exercise.answer_key, record.last.answer)
-    exercise_state = ExerciseState(answer=record.last.answer, verdict=record.last.verdict, feedback=grade.feedback, show_solution=True)
+    exercise_state = ExerciseState(
+        answer=record.last.answer, verdict=record.last.verdict, feedback=grade.feedback, show_solution=True
+    )
     return await respond(request, state, chapter, exercise, exercise_state, learner_id, False)
 
 
-@router.post("/api/exercises/{exercise_id}/check", response_model=CheckResponse, tags=["exercises"], responses=api_errors(404, 413, 422, 503))
-async def check_exercise(exercise_id: str, body: CheckRequest, request: Request, state: AppState = Depends(app_state)) -> Response:
+@router.post(
+    "/api/exercises/{exercise_id}/check",
+    response_model=CheckResponse,
+    tags=["exercises"],
+    responses=api_errors(404, 413, 422, 503),
+)
+async def check_exercise(
+    exercise_id: str, body: CheckRequest, request: Request, state: AppState = Depends(app_state)
+) -> Response:
     """Grade an answer. The worked solution is included once the answer is correct."""
     found = state.library.find_exercise(exercise_id)
     if found is None:

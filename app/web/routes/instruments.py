@@ -17,7 +17,6 @@ from app.errors import BadInput, NotFound
 from app.web.chapter_page import chapter_context
 from app.web.htmx import is_htmx, render
 from app.web.instrument_views import compute_view, drawn, fields_for, state_query
-from app.web.routes.pages import find_chapter
 from app.web.state import AppState, app_state
 
 router = APIRouter()
@@ -31,7 +30,9 @@ def find_instrument(chapter: Any, instrument_id: str) -> InstrumentRef:
 
 
 @router.get("/chapters/{slug}/instruments/{instrument_id}", response_class=HTMLResponse, include_in_schema=False)
-async def instrument_results(slug: str, instrument_id: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
+async def instrument_results(
+    slug: str, instrument_id: str, request: Request, state: AppState = Depends(app_state)
+) -> HTMLResponse:
     """HTMX: the results of one instrument, and the chapter URL that reopens this state."""
     chapter = find_chapter(state, slug)
     instrument = find_instrument(chapter, instrument_id)
@@ -39,12 +40,16 @@ async def instrument_results(slug: str, instrument_id: str, request: Request, st
     view = compute_view(instrument, fields, state.charts)
     if not is_htmx(request):
         view = await drawn(view, state.charts)
-        context = await chapter_context(state, request, chapter, state.learners.read(request), instrument_views={instrument.id: view})
+        context = await chapter_context(
+            state, request, chapter, state.learners.read(request), instrument_views={instrument.id: view}
+        )
         return render(request, state.templates, "chapter.html", context, status_code=view.status_code)
     # The numbers now; a chart not drawn yet is fetched by the fragment itself (see chart below).
     chart_url = None
     if view.error is None:
-        chart_url = f"/chapters/{chapter.slug}/instruments/{instrument.id}/chart?{state_query(instrument, view.params, None)}"
+        chart_url = (
+            f"/chapters/{chapter.slug}/instruments/{instrument.id}/chart?{state_query(instrument, view.params, None)}"
+        )
     context = {"chapter": chapter, "instrument": instrument, "view": view, "chart_url": chart_url}
     response = render(request, state.templates, "_instrument_results.html", context, status_code=view.status_code)
     if view.error is None:
@@ -66,7 +71,9 @@ async def render_unless_abandoned(request: Request, rendering: Coroutine[Any, An
 
 
 @router.get("/chapters/{slug}/instruments/{instrument_id}/chart", response_class=HTMLResponse, include_in_schema=False)
-async def instrument_chart(slug: str, instrument_id: str, request: Request, state: AppState = Depends(app_state)) -> HTMLResponse:
+async def instrument_chart(
+    slug: str, instrument_id: str, request: Request, state: AppState = Depends(app_state)
+) -> HTMLResponse:
     """The chart of one instrument state, drawn in the renderer process without stalling the server."""
     chapter = find_chapter(state, slug)
     instrument = find_instrument(chapter, instrument_id)

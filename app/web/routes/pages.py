@@ -8,21 +8,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from app.content.plugins.highlight import pygments_css
-from app.errors import NotFound
 from app.exercises.progress import chapter_progress
 from app.web.chapter_page import chapter_context, saved_records
+from app.web.dependencies import find_chapter
 from app.web.htmx import render
 from app.web.instrument_views import view_from_pairs
 from app.web.state import AppState, app_state
 
 router = APIRouter(include_in_schema=False)
-
-
-def find_chapter(state: AppState, slug: str):  # noqa: ANN201 - returns Chapter
-    chapter = state.library.chapter(slug)
-    if chapter is None:
-        raise NotFound(f"There is no chapter called “{slug}”. The index lists the chapters that exist.")
-    return chapter
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -49,14 +42,18 @@ async def chapter_page(slug: str, request: Request, state: AppState = Depends(ap
     learner = state.learners.read(request)
     # A shared link (or a no-JS instrument form) carries instrument settings in the query.
     pairs = request.query_params.multi_items()
-    views = {i.id: view for i in chapter.instruments if (view := await view_from_pairs(i, pairs, state.charts)) is not None}
+    views = {
+        i.id: view for i in chapter.instruments if (view := await view_from_pairs(i, pairs, state.charts)) is not None
+    }
     status = 422 if any(v.error for v in views.values()) else 200
     context = await chapter_context(state, request, chapter, learner, instrument_views=views)
     return render(request, state.templates, "chapter.html", context, status_code=status)
 
 
 @router.post("/progress/reset")
-async def reset_progress(request: Request, next: str = Form("/"), state: AppState = Depends(app_state)) -> RedirectResponse:
+async def reset_progress(
+    request: Request, next: str = Form("/"), state: AppState = Depends(app_state)
+) -> RedirectResponse:
     learner = state.learners.read(request)
     if learner:
         await asyncio.to_thread(state.store.reset, learner)

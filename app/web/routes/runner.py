@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.errors import Busy, NotFound, PayloadTooLarge, TextbookError
 from app.runner.protocol import RunRequest, RunResult
 from app.web.chapter_page import chapter_context
+from app.web.dependencies import find_chapter
 from app.web.errors import api_errors
 from app.web.forms import Text, read_form
 from app.web.htmx import is_htmx, render
-from app.web.routes.pages import find_chapter
 from app.web.state import AppState, app_state
 
 router = APIRouter()
@@ -84,7 +84,9 @@ async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppSt
     if is_htmx(request):
         context = {"run": run, "limits": state.runner.limits, "snippet": snippet, "chapter": chapter}
         return render(request, state.templates, "_run_output.html", context)
-    context = await chapter_context(state, request, chapter, state.learners.read(request), snippet_runs={snippet.id: run})
+    context = await chapter_context(
+        state, request, chapter, state.learners.read(request), snippet_runs={snippet.id: run}
+    )
     return render(request, state.templates, "chapter.html", context, status_code=status, headers=headers)
 
 
