@@ -76,5 +76,4 @@ async def chapter_context(
         "instrument_views": views,
         "chart_url": None,  # whole pages carry their charts inline
         "runner_status": state.runner.isolation,
-        "limits": state.runner.limits,
     }

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import Busy, TextbookError
+from app.errors import TextbookError
 from app.web.htmx import is_htmx
 
 log = logging.getLogger(__name__)
@@ -66,8 +66,7 @@ def error_response(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TextbookError)
     async def _domain(request: Request, exc: TextbookError) -> Response:
-        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Busy) else None
-        return error_response(request, exc.status, exc.student_message, exc.field, headers)
+        return error_response(request, exc.status, exc.student_message, exc.field, exc.headers() or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -1,4 +1,5 @@
-"""The Jinja environment: autoescaped, with the few filters the templates need."""
+"""The Jinja environment: autoescaped, with the few filters the templates need and, as
+globals, the data and limits they show (each limit read from the module that owns it)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from app.exercises.answers import MAX_LENGTH as MAX_ANSWER_CHARS
+from app.instruments.errors import InstrumentInputError, parse_bool
 from app.instruments.formatting import format_gb, format_percent
+from app.runner import RunnerLimits
 
 
 def two_digits(number: int) -> str:
@@ -63,11 +67,15 @@ def readout(value: object, style: str) -> str:
 
 
 def is_on(value: object) -> bool:
-    """A checkbox setting as it arrives from a default (bool) or a form ("1"/"0")."""
-    return value is True or str(value).strip().lower() in ("1", "true", "on", "yes")
+    """A checkbox setting as it arrives from a default (bool) or a form ("1"/"0"); anything
+    that is not one of the instruments' words for "on" is off."""
+    try:
+        return parse_bool("", value)
+    except InstrumentInputError:
+        return False
 
 
-def build_templates(templates_dir: Path) -> Environment:
+def build_templates(templates_dir: Path, runner_limits: RunnerLimits) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(["html"]),
@@ -87,5 +95,9 @@ def build_templates(templates_dir: Path) -> Environment:
         plain=plain,
         attr_path=attr_path,
         readout=readout,
+    )
+    env.globals.update(
+        limits=runner_limits,  # what a run may use: the editor's maxlength, the messages of a stopped run
+        max_answer_chars=MAX_ANSWER_CHARS,
     )
     return env

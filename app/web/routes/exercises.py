@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.content.model import Chapter, Exercise
 from app.errors import BadInput, NotFound
+from app.exercises.answers import MAX_LENGTH as MAX_ANSWER_CHARS
 from app.exercises.grading import Grade, grade_answer
 from app.exercises.progress import ExerciseState, state_after_grade
 from app.storage import StoreUnavailable
@@ -26,8 +27,6 @@ from app.web.htmx import is_htmx, render
 from app.web.state import AppState, app_state
 
 router = APIRouter()
-
-MAX_ANSWER_CHARS = 200
 
 
 class CheckRequest(BaseModel):

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.errors import Busy, NotFound, PayloadTooLarge, TextbookError
-from app.runner.protocol import RunRequest, RunResult
+from app.errors import NotFound, PayloadTooLarge, TextbookError
+from app.runner.protocol import RunnerLimits, RunRequest, RunResult
 from app.web.chapter_page import chapter_context
 from app.web.dependencies import find_chapter
 from app.web.errors import api_errors
@@ -19,8 +19,6 @@ from app.web.htmx import is_htmx, render
 from app.web.state import AppState, app_state
 
 router = APIRouter()
-
-MAX_CODE_BYTES = 20 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class SnippetRun:
 
 class RunBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: Text = Field(description="Python source, at most 20 KB")
+    code: Text = Field(description=f"Python source, at most {RunnerLimits().max_code_bytes // 1024} KB")
 
 
 class FigureOut(BaseModel):
@@ -54,9 +52,11 @@ class RunOut(BaseModel):
 async def execute(state: AppState, code: str) -> RunResult:
     """Run code in the sandbox. The pool's refusals are already domain errors (busy: 429,
     switched off or stopped: 503, unacceptable: 422) with a message for the student."""
-    size = len(code.encode("utf-8"))
-    if size > MAX_CODE_BYTES:
-        raise PayloadTooLarge(f"That code is {size / 1024:.1f} KB; snippets can be at most {MAX_CODE_BYTES // 1024} KB.", field="code")
+    size, limit = len(code.encode("utf-8")), state.runner.limits.max_code_bytes
+    if size > limit:
+        raise PayloadTooLarge(
+            f"That code is {size / 1024:.1f} KB; snippets can be at most {limit // 1024} KB.", field="code"
+        )
     return await state.runner.run(RunRequest(code=code))
 
 
@@ -66,7 +66,7 @@ async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppSt
     snippet = chapter.snippet(snippet_id)
     if snippet is None:
         raise NotFound(f"Chapter “{chapter.title}” has no snippet “{snippet_id}”.")
-    form = await read_form(request, max_bytes=4 * MAX_CODE_BYTES)
+    form = await read_form(request, max_bytes=4 * state.runner.limits.max_code_bytes)
     code = form.get("code", snippet.code).replace("\r\n", "\n")
     status, headers = 200, None
     if form.get("action") == "reset":
@@ -80,9 +80,9 @@ async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppSt
             # Without JS, the whole page comes back with the message under the snippet.
             run = SnippetRun(code=code, result=None, error=refused.message)
             status = refused.status
-            headers = {"Retry-After": str(refused.retry_after_s)} if isinstance(refused, Busy) else None
+            headers = refused.headers() or None
     if is_htmx(request):
-        context = {"run": run, "limits": state.runner.limits, "snippet": snippet, "chapter": chapter}
+        context = {"run": run, "snippet": snippet, "chapter": chapter}
         return render(request, state.templates, "_run_output.html", context)
     context = await chapter_context(
         state, request, chapter, state.learners.read(request), snippet_runs={snippet.id: run}
