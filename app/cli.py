@@ -64,7 +64,9 @@ def serve(settings: Settings, reload: bool) -> int:
 
     level = settings.log_level.lower()
     if reload:
-        uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port, reload=True, log_level=level)
+        uvicorn.run(
+            "app.main:create_app", factory=True, host=settings.host, port=settings.port, reload=True, log_level=level
+        )
         return 0
     try:
         app = create_app(settings)
@@ -78,7 +80,7 @@ def serve(settings: Settings, reload: bool) -> int:
         log_level=level,
         log_config=logging_config(level),
         access_log=False,  # app.web.request_log writes one JSON line per request instead
-        timeout_graceful_shutdown=settings.shutdown_grace_s,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,  # type: ignore[arg-type]  # seconds; a float works
     )
     server = draining_server(config, app.state.textbook.lifecycle, settings.drain_s)
     server.run()
@@ -117,7 +119,9 @@ def database(settings: Settings, action: str, revision: str) -> int:
             return 0
         state = schema_state(engine)
     except SQLAlchemyError as error:
-        print(f"textbook: the database {shown} cannot be used: {getattr(error, 'orig', None) or error}", file=sys.stderr)
+        print(
+            f"textbook: the database {shown} cannot be used: {getattr(error, 'orig', None) or error}", file=sys.stderr
+        )
         return 2
     finally:
         engine.dispose()

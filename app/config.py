@@ -24,15 +24,28 @@ class Settings(BaseSettings):
     content_dir: Path = PROJECT_ROOT / "content"
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
-    data_dir: Path = Field(default=PROJECT_ROOT / "var", description="SQLite file and the generated secret key live here")
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var", description="SQLite file and the generated secret key live here"
+    )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL, e.g. postgresql://user:pw@host/db (psycopg 3); default: SQLite file in data_dir, upgraded at start",
+        description=(
+            "SQLAlchemy URL, e.g. postgresql://user:pw@host/db (psycopg 3); "
+            "default: SQLite file in data_dir, upgraded at start"
+        ),
     )
-    database_pool_size: int = Field(default=5, ge=1, le=200, description="PostgreSQL: connections each replica keeps open")
-    database_max_overflow: int = Field(default=5, ge=0, le=200, description="PostgreSQL: extra connections a burst may open beyond the pool")
-    database_pool_timeout_s: float = Field(default=5.0, gt=0, le=60, description="PostgreSQL: how long a request waits for a free connection")
-    database_connect_timeout_s: float = Field(default=3.0, gt=0, le=60, description="PostgreSQL: how long opening a connection may take")
+    database_pool_size: int = Field(
+        default=5, ge=1, le=200, description="PostgreSQL: connections each replica keeps open"
+    )
+    database_max_overflow: int = Field(
+        default=5, ge=0, le=200, description="PostgreSQL: extra connections a burst may open beyond the pool"
+    )
+    database_pool_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="PostgreSQL: how long a request waits for a free connection"
+    )
+    database_connect_timeout_s: float = Field(
+        default=3.0, gt=0, le=60, description="PostgreSQL: how long opening a connection may take"
+    )
     database_busy_timeout_s: float = Field(
         default=10.0,
         gt=0,
@@ -52,11 +65,20 @@ class Settings(BaseSettings):
     runner_max_figures: int = 4
     runner_allow_unsafe: bool = Field(default=False, description="run code without OS isolation (single-user only)")
 
-    drain_s: float = Field(default=0.0, ge=0, le=120, description="on SIGTERM: how long /readyz answers 503 before the listener closes, for the balancer to notice")
-    shutdown_grace_s: float = Field(default=30.0, gt=0, le=600, description="on SIGTERM: how long answers and runs in flight may take to finish")
+    drain_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=120,
+        description="on SIGTERM: how long /readyz answers 503 before the listener closes, for the balancer to notice",
+    )
+    shutdown_grace_s: float = Field(
+        default=30.0, gt=0, le=600, description="on SIGTERM: how long answers and runs in flight may take to finish"
+    )
 
     log_level: str = "info"
-    access_log: bool = Field(default=True, description="one JSON line per request (with its X-Request-ID) on the textbook.access logger")
+    access_log: bool = Field(
+        default=True, description="one JSON line per request (with its X-Request-ID) on the textbook.access logger"
+    )
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -39,7 +40,7 @@ def is_sqlite(url: URL) -> bool:
 
 def _enable_sqlite_wal(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -55,7 +56,9 @@ def make_engine(database_url: str, pool: PoolSettings = PoolSettings()) -> Engin
         engine = create_engine(url, pool_pre_ping=True)
         _enable_sqlite_wal(engine, pool.busy_timeout_s)
         return engine
-    connect_args = {"connect_timeout": max(1, round(pool.connect_timeout_s))} if url.get_backend_name() == "postgresql" else {}
+    connect_args = (
+        {"connect_timeout": max(1, round(pool.connect_timeout_s))} if url.get_backend_name() == "postgresql" else {}
+    )
     return create_engine(
         url,
         pool_pre_ping=True,

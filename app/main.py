@@ -63,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not settings.uses_embedded_database and not settings.secret_key:
         # Replicas must sign and read the same learner cookie: a key generated into one
         # replica's data_dir would log every learner out on every other replica.
-        raise SecretKeyMissing("TEXTBOOK_SECRET_KEY must be set (the same on every replica) when TEXTBOOK_DATABASE_URL is set")
+        raise SecretKeyMissing(
+            "TEXTBOOK_SECRET_KEY must be set (the same on every replica) when TEXTBOOK_DATABASE_URL is set"
+        )
     library = ChapterLibrary(settings.content_dir, build_markdown(INSTRUMENT_CATALOG))
     store = open_store(settings)
     pool = RunnerPool(

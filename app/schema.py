@@ -92,7 +92,9 @@ def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
     """Apply every revision up to `revision`; returns where the database stands after."""
     config = alembic_config(engine)
     with engine.connect() as connection:
-        unversioned = MigrationContext.configure(connection).get_current_revision() is None and inspect(connection).has_table("attempts")
+        unversioned = MigrationContext.configure(connection).get_current_revision() is None and inspect(
+            connection
+        ).has_table("attempts")
     if unversioned:
         log.info("adopting a database made before migrations as revision %s", BASE_REVISION)
         command.stamp(config, BASE_REVISION)
@@ -110,7 +112,11 @@ def check_schema(engine: Engine, *, upgrade_if_behind: bool) -> SchemaState:
     if state.is_current:
         return state
     if state.is_ahead:
-        log.warning("the database schema (%s) is newer than this code (%s): serving, as migrations only add", state.current, state.head)
+        log.warning(
+            "the database schema (%s) is newer than this code (%s): serving, as migrations only add",
+            state.current,
+            state.head,
+        )
         return state
     if upgrade_if_behind:
         log.info("upgrading the embedded database schema from %s to %s", state.current, state.head)

@@ -62,7 +62,18 @@ class PostgresServer:
             account = pwd.getpwnam(self.user)
             os.chown(self.root, account.pw_uid, account.pw_gid)
         os.chmod(self.root, 0o700)
-        self._run("initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         settings = [
             "listen_addresses = '127.0.0.1'",
             f"port = {self.port}",
@@ -96,7 +107,9 @@ class PostgresServer:
     def create_database(self, prefix: str = "textbook") -> str:
         """A new empty database; returns its SQLAlchemy URL."""
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True) as connection:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True
+        ) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -105,7 +118,9 @@ class PostgresServer:
 def postgres_server() -> Iterator[PostgresServer]:
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
-        raise RuntimeError("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb); `./dev test` installs Debian's postgresql")
+        raise RuntimeError(
+            "PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb); `./dev test` installs Debian's postgresql"
+        )
     server = PostgresServer(bin_dir)
     try:
         server.init()

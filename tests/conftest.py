@@ -77,7 +77,9 @@ def migrated_database(server: PostgresServer) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_settings(tmp_path_factory: pytest.TempPathFactory, database_backend: str, request: pytest.FixtureRequest) -> Settings:
+def app_settings(
+    tmp_path_factory: pytest.TempPathFactory, database_backend: str, request: pytest.FixtureRequest
+) -> Settings:
     data_dir = tmp_path_factory.mktemp(f"textbook-data-{database_backend}")
     if database_backend == "postgresql":
         return make_settings(data_dir, database_url=migrated_database(request.getfixturevalue("postgres")))

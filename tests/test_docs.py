@@ -59,18 +59,22 @@ def documented_modules() -> set[str]:
                 folder = name if name.endswith("/") else name.rpartition("/")[0] + "/"
             path = name if name.startswith("app/") else folder + name
             if path.endswith("/"):
-                named = re.findall(r"`(\w+(?:\.py)?)`", row[1])
+                named = re.findall(r"`([A-Za-z_]\w*(?:\.py)?)`", row[1])
                 found.update(path + f"{module.removesuffix('.py')}.py" for module in named)
             else:
                 found.add(path)
     return found
 
 
+# Alembic's revisions, one per schema change: Alembic lists them (`textbook db current`).
+REVISIONS = ROOT / "app" / "migrations" / "versions"
+
+
 def modules_under_app() -> list[str]:
     """Every module under app/, and a package's `__init__.py` when it holds more than a docstring."""
     paths = []
     for path in sorted((ROOT / "app").rglob("*.py")):
-        if path.name == "__init__.py" and not holds_code(path):
+        if (path.name == "__init__.py" and not holds_code(path)) or path.parent == REVISIONS:
             continue
         paths.append(path.relative_to(ROOT).as_posix())
     return paths

@@ -17,7 +17,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from .channel import Channel
 from .protocol import (

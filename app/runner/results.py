@@ -37,14 +37,13 @@ def result_from_frame(frame: dict[str, Any], elapsed_ms: float, limits: RunnerLi
     """The result a run process reported, checked, cleaned and held to the limits."""
     status = frame.get("status")
     stdout, stderr, raw_figures = frame.get("stdout"), frame.get("stderr"), frame.get("figures")
-    well_formed = (
+    if not (
         frame.get("event") == "result"
         and status in RUN_STATUSES
         and isinstance(stdout, str)
         and isinstance(stderr, str)
         and isinstance(raw_figures, list)
-    )
-    if not well_formed:
+    ):
         return result_without_frame("malformed", None, elapsed_ms, limits)
     notes: list[str] = []
     stdout, stdout_cut = cut_text(stdout, stdout_cap(limits))
@@ -117,10 +116,11 @@ def result_without_frame(
         if signal_number == signal.SIGXCPU:  # unsafe mode: not pid 1, so RLIMIT_CPU's signal acts
             return result_without_frame("cpu_limit", None, elapsed_ms, limits)
         name = _signal_name(signal_number)
-        hint = {
+        hints: dict[int, str] = {
             signal.SIGSEGV: " (a crash in native code, e.g. through ctypes or very deep recursion)",
             signal.SIGKILL: " (e.g. its memory ran out)",
-        }.get(signal_number, "")
+        }
+        hint = hints.get(signal_number, "")
         return RunResult("killed", "", f"the snippet's process was killed by {name}{hint}\n", [], elapsed_ms)
     if isinstance(code, int):
         message = f"the snippet's process exited (code {code}) before reporting a result\n"

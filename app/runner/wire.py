@@ -14,6 +14,7 @@ import json.decoder
 import re
 import socket
 import struct
+from collections.abc import Callable
 from typing import Any
 
 HEADER = struct.Struct(">I")
@@ -23,6 +24,8 @@ MAX_VALUES = 1024  # every JSON value counts: a result frame has about 20
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _LITERALS = (("true", True), ("false", False), ("null", None))
+# The json module's own string scanner (C-accelerated): a JSON string at an index -> (text, end).
+scan_string: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 
 
 class FrameError(Exception):
@@ -77,8 +80,8 @@ class _BoundedParser:
         self._skip()
         char = self.text[self.pos : self.pos + 1]
         if char == '"':
-            value, self.pos = json.decoder.scanstring(self.text, self.pos + 1, True)
-            return value
+            text, self.pos = scan_string(self.text, self.pos + 1, True)
+            return text
         if char in ("{", "["):
             if depth >= MAX_DEPTH:
                 raise FrameError(f"frame nests deeper than {MAX_DEPTH}")
@@ -114,7 +117,7 @@ class _BoundedParser:
             return result
         while True:
             self._expect('"')
-            key, self.pos = json.decoder.scanstring(self.text, self.pos, True)
+            key, self.pos = scan_string(self.text, self.pos, True)
             self._expect(":")
             result[key] = self._value(depth)
             if self._peek("}"):

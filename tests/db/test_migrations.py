@@ -23,26 +23,52 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def textbook(*args: str, database_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TEXTBOOK_DATABASE_URL": database_url, "TEXTBOOK_DATA_DIR": str(data_dir), "TEXTBOOK_SECRET_KEY": "shared-test-key"}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "TEXTBOOK_DATABASE_URL": database_url,
+        "TEXTBOOK_DATA_DIR": str(data_dir),
+        "TEXTBOOK_SECRET_KEY": "shared-test-key",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_rows_made_at_the_first_revision_survive_the_upgrade_to_head(empty_database_url: str) -> None:
     engine = make_engine(empty_database_url)
     try:
         assert upgrade(engine, BASE_REVISION).current == BASE_REVISION
-        rows = [(f"learner-{i % 7}", f"exercise-{i % 5}", f"answer {i}", "correct" if i % 3 == 0 else "incorrect", 1000.0 + i) for i in range(60)]
+        rows = [
+            (
+                f"learner-{i % 7}",
+                f"exercise-{i % 5}",
+                f"answer {i}",
+                "correct" if i % 3 == 0 else "incorrect",
+                1000.0 + i,
+            )
+            for i in range(60)
+        ]
         with engine.begin() as connection:
             for learner, exercise, answer, verdict, created in rows:
                 connection.execute(
-                    text("INSERT INTO attempts (learner_id, exercise_id, answer, verdict, created_at) VALUES (:l, :e, :a, :v, :c)"),
+                    text(
+                        "INSERT INTO attempts (learner_id, exercise_id, answer, verdict, created_at) "
+                        "VALUES (:l, :e, :a, :v, :c)"
+                    ),
                     {"l": learner, "e": exercise, "a": answer, "v": verdict, "c": created},
                 )
-            connection.execute(text("INSERT INTO solution_reveals (learner_id, exercise_id, created_at) VALUES ('learner-1', 'exercise-2', 5.0)"))
+            connection.execute(
+                text(
+                    "INSERT INTO solution_reveals (learner_id, exercise_id, created_at) "
+                    "VALUES ('learner-1', 'exercise-2', 5.0)"
+                )
+            )
         state = upgrade(engine)
         assert state.is_current and state.current == head_revision()
         with engine.connect() as connection:
-            found = connection.execute(text("SELECT learner_id, exercise_id, answer, verdict, created_at FROM attempts ORDER BY id")).all()
+            found = connection.execute(
+                text("SELECT learner_id, exercise_id, answer, verdict, created_at FROM attempts ORDER BY id")
+            ).all()
             reveals = connection.execute(text("SELECT learner_id, exercise_id FROM solution_reveals")).all()
         assert [tuple(row) for row in found] == rows
         assert [tuple(row) for row in reveals] == [("learner-1", "exercise-2")]
@@ -60,11 +86,15 @@ def test_db_current_and_upgrade_from_the_shell(empty_database_url: str, tmp_path
     assert after.returncode == 0 and "up to date" in after.stdout
 
 
-def test_a_server_whose_schema_is_behind_refuses_to_start_and_names_the_command(empty_database_url: str, tmp_path: Path) -> None:
+def test_a_server_whose_schema_is_behind_refuses_to_start_and_names_the_command(
+    empty_database_url: str, tmp_path: Path
+) -> None:
     settings = make_settings(tmp_path, database_url=empty_database_url)
     with pytest.raises(SchemaBehind, match="textbook db upgrade"):
         create_app(settings)
-    served = textbook("serve", "--port", "1", database_url=empty_database_url, data_dir=tmp_path)  # refuses before binding
+    served = textbook(
+        "serve", "--port", "1", database_url=empty_database_url, data_dir=tmp_path
+    )  # refuses before binding
     assert served.returncode == 2
     assert "run `textbook db upgrade`" in served.stderr and "Traceback" not in served.stderr
 
@@ -73,7 +103,11 @@ def test_a_server_needs_the_shared_secret_key_when_the_database_is_shared(tmp_pa
     served = subprocess.run(
         [sys.executable, "-m", "app.cli", "serve", "--port", "1"],
         cwd=ROOT,
-        env={**os.environ, "TEXTBOOK_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "TEXTBOOK_DATA_DIR": str(tmp_path)},
+        env={
+            **os.environ,
+            "TEXTBOOK_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            "TEXTBOOK_DATA_DIR": str(tmp_path),
+        },
         capture_output=True,
         text=True,
         timeout=120,

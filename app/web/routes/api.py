@@ -135,11 +135,19 @@ async def get_progress(request: Request, state: AppState = Depends(app_state)) -
                     last_verdict=record.last.verdict if record else None,
                 )
             )
-        out.append(ChapterProgressOut(slug=chapter.slug, solved=sum(e.solved for e in exercises), total=len(exercises), exercises=exercises))
+        out.append(
+            ChapterProgressOut(
+                slug=chapter.slug, solved=sum(e.solved for e in exercises), total=len(exercises), exercises=exercises
+            )
+        )
     return ProgressOut(chapters=out)
 
 
-@router.get("/healthz", tags=["operations"], responses={503: {"description": "degraded: the content or the database is not available"}})
+@router.get(
+    "/healthz",
+    tags=["operations"],
+    responses={503: {"description": "degraded: the content or the database is not available"}},
+)
 async def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
     """The app version and the state of its parts; 503 when the book cannot be served.
 
@@ -176,7 +184,9 @@ def _database_problem(state: AppState) -> str | None:
 @router.get(
     "/readyz",
     tags=["operations"],
-    responses={503: {"description": "not ready: starting, draining, the database down or behind, or the runner pool down"}},
+    responses={
+        503: {"description": "not ready: starting, draining, the database down or behind, or the runner pool down"}
+    },
 )
 async def readyz(state: AppState = Depends(app_state)) -> JSONResponse:
     """Whether this replica should be sent work: the balancer's and Kubernetes' readiness check.
