@@ -26,6 +26,7 @@ from app.web.instrument_views import drawn, initial_view
 from app.web.learner import LearnerCookie
 from app.web.request_log import RequestLog
 from app.web.routes import api, exercises, instruments, instruments_api, pages, runner
+from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.state import AppState
 from app.web.templating import build_templates
 

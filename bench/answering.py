@@ -65,7 +65,14 @@ def learner_cookie(secret_key: str, learner_id: str) -> str:
 
 
 async def _learner(
-    client: httpx.AsyncClient, secret_key: str, index: int, run: ClassRun, deadline: float, think_s: float, rng: random.Random, stop: threading.Event
+    client: httpx.AsyncClient,
+    secret_key: str,
+    index: int,
+    run: ClassRun,
+    deadline: float,
+    think_s: float,
+    rng: random.Random,
+    stop: threading.Event,
 ) -> None:
     learner_id = f"fault-{uuid.uuid4().hex[:16]}"
     headers = {"Cookie": f"learner={learner_cookie(secret_key, learner_id)}"}  # each learner its own cookie
@@ -94,7 +101,14 @@ def _detail(response: httpx.Response) -> str:
 
 
 async def _run(
-    base: str, secret_key: str, learners: int, duration_s: float, think_s: float, seed: int, stop: threading.Event, run: ClassRun | None = None
+    base: str,
+    secret_key: str,
+    learners: int,
+    duration_s: float,
+    think_s: float,
+    seed: int,
+    stop: threading.Event,
+    run: ClassRun | None = None,
 ) -> ClassRun:
     rng = random.Random(seed)
     run = run or ClassRun()
@@ -104,7 +118,12 @@ async def _run(
     # took ~0.15 s each to make, so 60 learners started 9 s late.
     limits = httpx.Limits(max_connections=learners, max_keepalive_connections=learners)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-        await asyncio.gather(*(_learner(client, secret_key, i, run, deadline, think_s, random.Random(rng.random()), stop) for i in range(learners)))
+        await asyncio.gather(
+            *(
+                _learner(client, secret_key, i, run, deadline, think_s, random.Random(rng.random()), stop)
+                for i in range(learners)
+            )
+        )
     run.ended = time.monotonic()
     return run
 
@@ -136,7 +155,15 @@ class Background:
 
         def target() -> None:
             try:
-                self._run = answer_for(base, secret_key, learners=learners, duration_s=duration_s, think_s=think_s, stop=self.stop, run=self.live)
+                self._run = answer_for(
+                    base,
+                    secret_key,
+                    learners=learners,
+                    duration_s=duration_s,
+                    think_s=think_s,
+                    stop=self.stop,
+                    run=self.live,
+                )
             except BaseException as error:  # noqa: BLE001 - re-raised in result()
                 self._error = error
 

@@ -64,7 +64,12 @@ class Replica:
         }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=environment, stdout=log, stderr=log, start_new_session=True
+                [sys.executable, "-m", "app.cli", "serve"],
+                cwd=ROOT,
+                env=environment,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
             )
         process = self.process
 
@@ -151,7 +156,9 @@ class Balancer:
         if check.returncode != 0:
             raise RuntimeError(f"haproxy refused its configuration: {check.stdout}{check.stderr}")
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([HAPROXY, "-db", "-f", str(self.config)], stdout=log, stderr=log, start_new_session=True)
+            self.process = subprocess.Popen(
+                [HAPROXY, "-db", "-f", str(self.config)], stdout=log, stderr=log, start_new_session=True
+            )
         wait_until(lambda: answers(f"{self.base}/readyz") == 200, 30, "haproxy to route to a replica")
 
     def stop(self) -> None:
@@ -165,7 +172,9 @@ class Balancer:
 
 
 @contextmanager
-def replicas_behind_balancer(work_dir: Path, count: int, env: dict[str, str]) -> Iterator[tuple[list[Replica], Balancer]]:
+def replicas_behind_balancer(
+    work_dir: Path, count: int, env: dict[str, str]
+) -> Iterator[tuple[list[Replica], Balancer]]:
     """`count` replicas (started in parallel) with the same env, and HAProxy in front."""
     with ExitStack() as stack:
         replicas = [Replica(f"r{n + 1}", work_dir / f"r{n + 1}", env) for n in range(count)]

@@ -63,7 +63,11 @@ def bench_charts(repeats: int) -> dict[str, dict[str, list[float]]]:
 
     estimates = estimate_methods("llama-2-70b")
     report = nf4_report(64)
-    keys = {"VRAM": vram_chart_key(estimates, highlight="qlora"), "LoRA": lora_chart_key(4096, 4096, 8), "NF4": nf4_chart_key(report)}
+    keys = {
+        "VRAM": vram_chart_key(estimates, highlight="qlora"),
+        "LoRA": lora_chart_key(4096, 4096, 8),
+        "NF4": nf4_chart_key(report),
+    }
     renderer = ChartRenderer()
     renderer.start()
     try:

@@ -48,7 +48,7 @@ def test_the_configuration_table_names_only_real_settings() -> None:
 def documented_modules() -> set[str]:
     """Paths in ARCHITECTURE.md's module table. A row's first column names modules
     (`app/runner/sandbox.py`, `linux.py`: the second in the first one's folder); a row for a
-    whole folder (`app/web/routes/`) names its modules in the second column (`pages.py`, `math`)."""
+    whole folder (`app/web/routes/`) names its modules in the second column (`pages.py`)."""
     found: set[str] = set()
     for row in table_rows(section(ARCHITECTURE, "Modules")):
         if row[0].startswith("**"):  # a package's heading row
@@ -59,8 +59,7 @@ def documented_modules() -> set[str]:
                 folder = name if name.endswith("/") else name.rpartition("/")[0] + "/"
             path = name if name.startswith("app/") else folder + name
             if path.endswith("/"):
-                named = re.findall(r"`([A-Za-z_]\w*(?:\.py)?)`", row[1])
-                found.update(path + f"{module.removesuffix('.py')}.py" for module in named)
+                found.update(path + module for module in re.findall(r"`(\w+\.py)`", row[1]))
             else:
                 found.add(path)
     return found

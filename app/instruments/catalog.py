@@ -26,7 +26,14 @@ from app.instruments.lora import (
     format_peft_summary,
     parse_targets,
 )
-from app.instruments.models import LINEAR_MODULES, PARAMS_BILLION_RANGE, ModelPreset, get_model, list_models, list_presets
+from app.instruments.models import (
+    LINEAR_MODULES,
+    PARAMS_BILLION_RANGE,
+    ModelPreset,
+    get_model,
+    list_models,
+    list_presets,
+)
 from app.instruments.nf4 import BLOCK_SIZES, Nf4Report, nf4_report
 from app.instruments.spec import REQUIRED, ApiParam, ApiRoute, Choice, InstrumentSpec, Params, Setting, SettingGroup
 from app.instruments.vram import (
@@ -43,7 +50,15 @@ from app.instruments.vram import (
     estimate_methods,
 )
 
-__all__ = ["CATALOG", "INSTRUMENT_CATALOG", "LoraCounterResult", "VramFitResult", "register", "targets_text", "unregister"]
+__all__ = [
+    "CATALOG",
+    "INSTRUMENT_CATALOG",
+    "LoraCounterResult",
+    "VramFitResult",
+    "register",
+    "targets_text",
+    "unregister",
+]
 
 DEFAULT_MODEL = "llama-2-7b"
 
@@ -80,21 +95,35 @@ def targets_text(targets: Any) -> str:
 
 MODEL_CHOICES = tuple(Choice(a.model_id, a.display_name) for a in list_models())
 TARGETS_PATTERN = r"^(all-linear|(q|k|v|o|gate|up|down)_proj(,(q|k|v|o|gate|up|down)_proj)*)$"
-TARGETS_DESCRIPTION = "comma-separated modules (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or all-linear"
+TARGETS_DESCRIPTION = (
+    "comma-separated modules (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or all-linear"
+)
 
 
 def model_setting(*extra: Choice, description: str) -> Setting:
-    return Setting("model", "Model", DEFAULT_MODEL, kind="choice", choices=MODEL_CHOICES + extra, api_description=description)
+    return Setting(
+        "model", "Model", DEFAULT_MODEL, kind="choice", choices=MODEL_CHOICES + extra, api_description=description
+    )
 
 
 def rank_setting(label: str, default: int) -> Setting:
-    return Setting("r", label, default, range=RANK_RANGE, api_description=f"LoRA rank, {RANK_RANGE[0]} to {RANK_RANGE[1]}")
+    return Setting(
+        "r", label, default, range=RANK_RANGE, api_description=f"LoRA rank, {RANK_RANGE[0]} to {RANK_RANGE[1]}"
+    )
 
 
 def targets_setting(**shown: Any) -> Setting:
     return Setting(
-        "targets", "Targets", ALL_LINEAR, kind="text", multi_valued=True, all_value=ALL_LINEAR, as_text=targets_text,
-        api_pattern=TARGETS_PATTERN, api_description=TARGETS_DESCRIPTION, **shown,
+        "targets",
+        "Targets",
+        ALL_LINEAR,
+        kind="text",
+        multi_valued=True,
+        all_value=ALL_LINEAR,
+        as_text=targets_text,
+        api_pattern=TARGETS_PATTERN,
+        api_description=TARGETS_DESCRIPTION,
+        **shown,
     )
 
 
@@ -110,13 +139,23 @@ def compute_lora_counter(params: Params) -> LoraCounterResult:
 
 
 def dimension_setting(name: str) -> Setting:
-    return Setting(name, name, 8192, range=DIMENSION_RANGE, slider_step=128, api_description=f"{DIMENSION_RANGE[0]:,} to {DIMENSION_RANGE[1]:,}")
+    return Setting(
+        name,
+        name,
+        8192,
+        range=DIMENSION_RANGE,
+        slider_step=128,
+        api_description=f"{DIMENSION_RANGE[0]:,} to {DIMENSION_RANGE[1]:,}",
+    )
 
 
 LORA_COUNTER_SPEC = InstrumentSpec(
     name="lora-counter",
     groups=(
-        SettingGroup("One projection · EQ 6.1", (dimension_setting("d_in"), dimension_setting("d_out"), rank_setting("rank r", 16))),
+        SettingGroup(
+            "One projection · EQ 6.1",
+            (dimension_setting("d_in"), dimension_setting("d_out"), rank_setting("rank r", 16)),
+        ),
         SettingGroup(
             "Whole model · the same rank",
             (
@@ -144,9 +183,23 @@ LORA_COUNTER_SPEC = InstrumentSpec(
             ModelCount,
             params=(ApiParam("model", REQUIRED), ApiParam("r", 8), ApiParam("targets", "q_proj,v_proj")),
             output=lambda result: result.model,
-            fields=("trainable_params", "base_params", "all_params", "trainable_percent", "adapter_bytes_bf16", "adapter_bytes_fp32"),
+            fields=(
+                "trainable_params",
+                "base_params",
+                "all_params",
+                "trainable_percent",
+                "adapter_bytes_bf16",
+                "adapter_bytes_fp32",
+            ),
         ),
-        ApiRoute("/api/instruments/lora/models", "The architecture presets.", ModelPreset, output=lambda _: list_presets(), many=True, computes=False),
+        ApiRoute(
+            "/api/instruments/lora/models",
+            "The architecture presets.",
+            ModelPreset,
+            output=lambda _: list_presets(),
+            many=True,
+            computes=False,
+        ),
     ),
 )
 
@@ -190,14 +243,26 @@ VRAM_FIT_SPEC = InstrumentSpec(
         SettingGroup(
             "Model and method",
             (
-                model_setting(Choice("custom", "Custom size (below)"), description="a preset id; or give params_billion"),
+                model_setting(
+                    Choice("custom", "Custom size (below)"), description="a preset id; or give params_billion"
+                ),
                 Setting(
-                    "params_billion", "Custom size (billion params)", 7, kind="float", range=PARAMS_BILLION_RANGE, step=0.1, slider_step=1,
+                    "params_billion",
+                    "Custom size (billion params)",
+                    7,
+                    kind="float",
+                    range=PARAMS_BILLION_RANGE,
+                    step=0.1,
+                    slider_step=1,
                     help="Used when the model is “Custom size”: a Llama-like shape of that many parameters.",
                     api_description=f"{PARAMS_BILLION_RANGE[0]:g} to {PARAMS_BILLION_RANGE[1]:g}",
                 ),
                 Setting(
-                    "method", "Method", "qlora", kind="choice", widget="radio",
+                    "method",
+                    "Method",
+                    "qlora",
+                    kind="choice",
+                    widget="radio",
                     choices=(
                         Choice("full", "Full fine-tuning (AdamW, mixed precision)"),
                         Choice("lora", "LoRA (bf16 base)"),
@@ -221,7 +286,9 @@ VRAM_FIT_SPEC = InstrumentSpec(
                 ),
                 Setting("seq_len", "Sequence length", DEFAULT_SEQ_LEN, range=SEQ_LEN_RANGE, slider_step=128),
                 Setting("batch_size", "Batch size", DEFAULT_BATCH_SIZE, range=BATCH_RANGE),
-                Setting("gradient_checkpointing", "Gradient checkpointing", DEFAULT_GRADIENT_CHECKPOINTING, kind="bool"),
+                Setting(
+                    "gradient_checkpointing", "Gradient checkpointing", DEFAULT_GRADIENT_CHECKPOINTING, kind="bool"
+                ),
                 Setting("double_quant", "Double quantization (QLoRA)", DEFAULT_DOUBLE_QUANT, kind="bool"),
             ),
         ),
@@ -269,7 +336,12 @@ NF4_LEVELS_SPEC = InstrumentSpec(
             "Block size (weights sharing one absmax scale)",
             (
                 Setting(
-                    "block_size", "Block size", 64, kind="choice", widget="radio", show_name=False,
+                    "block_size",
+                    "Block size",
+                    64,
+                    kind="choice",
+                    widget="radio",
+                    show_name=False,
                     choices=tuple(Choice(size, str(size)) for size in BLOCK_SIZES),
                     api_description=", ".join(map(str, BLOCK_SIZES[:-1])) + f" or {BLOCK_SIZES[-1]}",
                 ),
@@ -286,7 +358,15 @@ NF4_LEVELS_SPEC = InstrumentSpec(
             "EQ 6.2's levels beside the real NF4 codebook; block-wise error against int4; bits per parameter.",
             Nf4Report,
             params=(ApiParam("block_size"),),
-            fields=("block_size", "levels_seed", "levels_nf4", "bits_per_param", "bits_per_param_double_quant", "error_nf4", "error_int4"),
+            fields=(
+                "block_size",
+                "levels_seed",
+                "levels_nf4",
+                "bits_per_param",
+                "bits_per_param_double_quant",
+                "error_nf4",
+                "error_int4",
+            ),
         ),
     ),
 )

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Mapping
 from statistics import NormalDist
+from typing import Any, Protocol
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -31,7 +33,16 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from app.instruments.chart_keys import ChartKey, LoraKey, Nf4Key, VramKey, lora_chart_key, nf4_chart_key, vram_chart_key, vram_key
+from app.instruments.chart_keys import (
+    ChartKey,
+    LoraKey,
+    Nf4Key,
+    VramKey,
+    lora_chart_key,
+    nf4_chart_key,
+    vram_chart_key,
+    vram_key,
+)
 from app.instruments.formatting import format_gb, format_percent
 from app.instruments.lora import count_matrix
 from app.instruments.nf4 import NF4_OFFSET, SEED_DELTA, Nf4Report

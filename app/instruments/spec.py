@@ -208,7 +208,9 @@ class InstrumentSpec:
         defaults = self.defaults
         unknown = sorted(set(raw) - set(defaults))
         if unknown:
-            raise InstrumentInputError(unknown[0], f"is not a setting of this instrument (settings: {', '.join(defaults)}).")
+            raise InstrumentInputError(
+                unknown[0], f"is not a setting of this instrument (settings: {', '.join(defaults)})."
+            )
         return {**defaults, **raw}
 
     def run(self, raw: Mapping[str, Any]) -> tuple[Params, Any]:

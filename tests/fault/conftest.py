@@ -34,7 +34,9 @@ class Cluster:
     def saved_answers(self) -> set[tuple[str, str]]:
         """(learner id, answer) of every attempt in the database."""
         with psycopg.connect(self.database_url.replace("postgresql+psycopg", "postgresql")) as connection:
-            return {(learner, answer) for learner, answer in connection.execute("SELECT learner_id, answer FROM attempts")}
+            return {
+                (learner, answer) for learner, answer in connection.execute("SELECT learner_id, answer FROM attempts")
+            }
 
     def all_running(self) -> None:
         for replica in self.replicas:
@@ -45,7 +47,11 @@ class Cluster:
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    missing = [name for name, there in (("postgresql", postgres_bin_dir() is not None), ("haproxy", Path(HAPROXY).exists())) if not there]
+    missing = [
+        name
+        for name, there in (("postgresql", postgres_bin_dir() is not None), ("haproxy", Path(HAPROXY).exists()))
+        if not there
+    ]
     if missing:
         message = f"{' and '.join(missing)} not installed: `./dev test` installs them"
         if os.environ.get("CI"):

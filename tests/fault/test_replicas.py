@@ -17,12 +17,14 @@ import time
 import httpx
 import pytest
 
-from bench.answering import Background, ClassRun, learner_cookie
+from bench.answering import Background, ClassRun
 from tests.fault.conftest import BALANCER_SEES_UP_S, Cluster
 
 pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("fault")]
 
-NOT_SAVED = "Your answer could not be saved: the progress database is not available right now, and nothing was recorded."
+NOT_SAVED = (
+    "Your answer could not be saved: the progress database is not available right now, and nothing was recorded."
+)
 
 
 def figures(record_property, name: str, run: ClassRun, **extra: object) -> str:  # noqa: ANN001
@@ -47,7 +49,9 @@ def test_a_cookie_from_one_replica_works_on_the_other(cluster: Cluster) -> None:
         progress = on_second.get("/api/progress").json()
         chapter = next(c for c in progress["chapters"] if c["slug"] == "fine-tuning")
         assert {e["id"]: e["attempts"] for e in chapter["exercises"]}["nf4-levels-count"] == 1
-        assert "learner" not in on_second.post("/api/exercises/nf4-levels-count/check", json={"answer": "17"}).cookies  # same learner
+        assert (
+            "learner" not in on_second.post("/api/exercises/nf4-levels-count/check", json={"answer": "17"}).cookies
+        )  # same learner
     through = httpx.get(f"{cluster.balancer.base}/api/version")
     assert through.status_code == 200 and len(through.headers["x-request-id"]) >= 16  # HAProxy's id, echoed
 
@@ -80,7 +84,9 @@ def test_postgresql_down_for_seconds_under_load(cluster: Cluster, record_propert
     assert set(run.statuses()) <= {200, 503}, f"only 200 or 503 'not saved': {run.statuses()}"
     assert refused, "the outage refused nothing: it was not observed"
     assert all(a.detail.startswith(NOT_SAVED) for a in refused), {a.detail for a in refused}
-    assert all(a.sent < restarted_at + 2.0 for a in refused), "a replica was still refusing 2 s after PostgreSQL was back"
+    assert all(a.sent < restarted_at + 2.0 for a in refused), (
+        "a replica was still refusing 2 s after PostgreSQL was back"
+    )
     assert all(a.done > stopped_at for a in refused)
     assert recovered, "no answer was saved after PostgreSQL came back"
     for replica in cluster.replicas:  # each replica by itself, never restarted
@@ -102,7 +108,14 @@ def test_a_rolling_restart_under_load_loses_nothing(cluster: Cluster, record_pro
     run = load.result()
 
     lost = run.acknowledged() - cluster.saved_answers()
-    figures(record_property, "rolling restart (2 replicas, SIGTERM + start each)", run, exit_codes=exit_codes, failed=len(run.failed()), acknowledged_but_lost=len(lost))
+    figures(
+        record_property,
+        "rolling restart (2 replicas, SIGTERM + start each)",
+        run,
+        exit_codes=exit_codes,
+        failed=len(run.failed()),
+        acknowledged_but_lost=len(lost),
+    )
     assert exit_codes == [0, 0]
     assert run.failed() == [], f"requests failed during the rolling restart: {run.statuses()}"
     assert lost == set()
@@ -130,7 +143,9 @@ def test_one_replica_sigkilled_under_100_learners(cluster: Cluster, record_prope
         acknowledged_but_lost=len(lost),
     )
     assert lost == set(), f"{len(lost)} answers acknowledged with 200 are not in the database"
-    assert all(a.sent <= killed_at for a in failed), "an answer sent after the kill failed: the balancer did not route around"
+    assert all(a.sent <= killed_at for a in failed), (
+        "an answer sent after the kill failed: the balancer did not route around"
+    )
     assert len(failed) <= 100  # at most one in flight per learner
     assert after_kill and all(a.status == 200 for a in after_kill)
     assert len(run.acknowledged()) > 100

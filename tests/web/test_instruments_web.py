@@ -186,8 +186,17 @@ WEIGHT_BYTES = InstrumentSpec(
         SettingGroup(
             "Model and precision",
             (
-                Setting("params_billion", "Parameters (billions)", 7, kind="float", range=(0.5, 500), step=0.5, unit="B"),
-                Setting("bits", "Bits per weight", 16, kind="choice", widget="radio", choices=(Choice(4, "4-bit"), Choice(8, "8-bit"), Choice(16, "16-bit"))),
+                Setting(
+                    "params_billion", "Parameters (billions)", 7, kind="float", range=(0.5, 500), step=0.5, unit="B"
+                ),
+                Setting(
+                    "bits",
+                    "Bits per weight",
+                    16,
+                    kind="choice",
+                    widget="radio",
+                    choices=(Choice(4, "4-bit"), Choice(8, "8-bit"), Choice(16, "16-bit")),
+                ),
             ),
         ),
     ),
@@ -195,7 +204,14 @@ WEIGHT_BYTES = InstrumentSpec(
     result_type=WeightBytes,
     readouts=(Readout("Weights", "gigabytes", "gb", accent=True), Readout("Bits", "bits", "thousands")),
     sentence=lambda r: f"{r.params_billion:g}B weights at {r.bits} bits take {r.gigabytes:g} GB.",
-    api=(ApiRoute("/api/instruments/weight-bytes", "Weight memory of a model at a precision.", WeightBytes, params=(ApiParam("params_billion"), ApiParam("bits"))),),
+    api=(
+        ApiRoute(
+            "/api/instruments/weight-bytes",
+            "Weight memory of a model at a precision.",
+            WeightBytes,
+            params=(ApiParam("params_billion"), ApiParam("bits")),
+        ),
+    ),
 )
 
 EXTRA_CHAPTER = """---
@@ -239,14 +255,23 @@ def test_an_instrument_from_a_spec_alone_gets_controls_fragment_url_state_and_ap
     section = parse_html(page.text).find(id="weight-bytes")
     # Controls, with the spec's range and choices.
     size = section.find("input", id="weight-bytes-params_billion")
-    assert (size.attrs["min"], size.attrs["max"], size.attrs["step"], size.attrs["value"]) == ("0.5", "500", "0.5", "13")
+    assert (size.attrs["min"], size.attrs["max"], size.attrs["step"], size.attrs["value"]) == (
+        "0.5",
+        "500",
+        "0.5",
+        "13",
+    )
     radios = [node for node in section.find_all("input", type="radio") if node.attrs.get("name") == "weight-bytes.bits"]
     assert [r.attrs["value"] for r in radios] == ["4", "8", "16"]
     assert [r.attrs["value"] for r in radios if r.attrs.get("checked") is not None] == ["16"]
     # Results: the generic readouts and sentence.
     assert section.find(cls="live-sentence").text == "13B weights at 16 bits take 26 GB."
     # The fragment, and the URL that reopens its state.
-    fragment = extra_client.get("/chapters/extra/instruments/weight-bytes", params={"weight-bytes.params_billion": "70", "weight-bytes.bits": "4"}, headers=HX)
+    fragment = extra_client.get(
+        "/chapters/extra/instruments/weight-bytes",
+        params={"weight-bytes.params_billion": "70", "weight-bytes.bits": "4"},
+        headers=HX,
+    )
     assert fragment.status_code == 200
     assert parse_html(fragment.text).find(cls="live-sentence").text == "70B weights at 4 bits take 35 GB."
     pushed = urlsplit(fragment.headers["HX-Push-Url"])
@@ -258,7 +283,14 @@ def test_an_instrument_from_a_spec_alone_gets_controls_fragment_url_state_and_ap
     bad = extra_client.get("/chapters/extra/instruments/weight-bytes", params={"weight-bytes.bits": "3"}, headers=HX)
     assert bad.status_code == 422 and "bits: must be one of 4, 8, 16" in bad.text
     # The JSON API: the result dataclass, documented from the spec.
-    assert extra_client.get("/api/instruments/weight-bytes", params={"params_billion": 70, "bits": 8}).json() == {"params_billion": 70.0, "bits": 8, "gigabytes": 70.0}
+    assert extra_client.get("/api/instruments/weight-bytes", params={"params_billion": 70, "bits": 8}).json() == {
+        "params_billion": 70.0,
+        "bits": 8,
+        "gigabytes": 70.0,
+    }
     assert extra_client.get("/api/instruments/weight-bytes", params={"params_billion": 9000}).status_code == 422
     parameters = extra_client.get("/openapi.json").json()["paths"]["/api/instruments/weight-bytes"]["get"]["parameters"]
-    assert {p["name"]: p["schema"].get("maximum", p["schema"].get("enum")) for p in parameters} == {"params_billion": 500, "bits": [4, 8, 16]}
+    assert {p["name"]: p["schema"].get("maximum", p["schema"].get("enum")) for p in parameters} == {
+        "params_billion": 500,
+        "bits": [4, 8, 16],
+    }

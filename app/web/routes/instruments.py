@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from app.content.model import InstrumentRef
 from app.errors import BadInput, NotFound
 from app.web.chapter_page import chapter_context
+from app.web.dependencies import find_chapter
 from app.web.htmx import is_htmx, render
 from app.web.instrument_views import compute_view, drawn, fields_for, state_query
 from app.web.state import AppState, app_state

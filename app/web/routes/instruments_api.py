@@ -55,7 +55,7 @@ def query_parameter(spec: InstrumentSpec, param: ApiParam) -> inspect.Parameter:
     default = setting.default if param.default is SPEC_DEFAULT else param.default
     if default is None:
         base = base | None
-    annotation = Annotated[base, Query(**extra)]
+    annotation = Annotated[base, Query(**extra)]  # type: ignore[valid-type]  # a type chosen at run time, for FastAPI
     if default is REQUIRED:
         return inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
     return inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
@@ -87,7 +87,9 @@ def endpoint_for(spec: InstrumentSpec, route: ApiRoute) -> tuple[Endpoint, Any]:
     async def endpoint(**query: Any) -> Any:
         result = None
         if route.computes:
-            settings: Params = route.prepare(query) if route.prepare else {k: v for k, v in query.items() if v is not None}
+            settings: Params = (
+                route.prepare(query) if route.prepare else {k: v for k, v in query.items() if v is not None}
+            )
             _, result = spec.run(settings)
         answer = route.output(result)
         if route.many:
@@ -108,5 +110,7 @@ def router_for(catalog: Mapping[str, InstrumentSpec]) -> APIRouter:
         for route in spec.api:
             endpoint, response = endpoint_for(spec, route)
             errors = api_errors(422) if route.params else None
-            router.add_api_route(route.path, endpoint, methods=["GET"], response_model=response, tags=["instruments"], responses=errors)
+            router.add_api_route(
+                route.path, endpoint, methods=["GET"], response_model=response, tags=["instruments"], responses=errors
+            )
     return router
