@@ -30,18 +30,16 @@ import resource
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.answering import ClassRun, answer_for  # noqa: E402
-from bench.cluster import Balancer, Replica, start_all  # noqa: E402
-from bench.load import machine_note, tree_cpu_s  # noqa: E402
-from bench.postgres import postgres_server  # noqa: E402
-from app.database import make_engine  # noqa: E402
-from app.schema import upgrade  # noqa: E402
+from app.database import make_engine
+from app.schema import upgrade
+from bench.answering import ClassRun, answer_for
+from bench.cluster import Balancer, Replica, start_all
+from bench.load import machine_note, tree_cpu_s
+from bench.postgres import postgres_server
 
 SECRET = "bench-scale-secret"
 
@@ -67,14 +65,21 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="textbook-scale-"))
     common = {"TEXTBOOK_SECRET_KEY": SECRET, "TEXTBOOK_RUNNER_WORKERS": "1", "TEXTBOOK_ACCESS_LOG": "false"}
-    print(f"scale: {args.learners} learners answering back to back, {args.seconds:.0f} s per run, {args.rounds} round(s)")
+    print(
+        f"scale: {args.learners} learners answering back to back, {args.seconds:.0f} s per run, {args.rounds} round(s)"
+    )
     print(f"  {machine_note()}")
     with postgres_server() as pg:
         url = pg.create_database()
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
-        pg_env = {**common, "TEXTBOOK_DATABASE_URL": url, "TEXTBOOK_DATABASE_POOL_SIZE": "10", "TEXTBOOK_DATABASE_MAX_OVERFLOW": "10"}
+        pg_env = {
+            **common,
+            "TEXTBOOK_DATABASE_URL": url,
+            "TEXTBOOK_DATABASE_POOL_SIZE": "10",
+            "TEXTBOOK_DATABASE_MAX_OVERFLOW": "10",
+        }
         r1, r2 = Replica("r1", work / "r1", pg_env), Replica("r2", work / "r2", pg_env)
         lite = Replica("lite", work / "lite", common)
         replicas = [r1, r2, lite]
@@ -107,13 +112,16 @@ def main(argv: list[str] | None = None) -> int:
                     if name == "sqlite-1":
                         parts.pop("postgresql")
                     before = {part: read() for part, read in parts.items()}
-                    run = answer_for(base, SECRET, learners=args.learners, duration_s=args.seconds, think_s=0.0, seed=round_)
+                    run = answer_for(
+                        base, SECRET, learners=args.learners, duration_s=args.seconds, think_s=0.0, seed=round_
+                    )
                     used_s = {part: read() - before[part] for part, read in parts.items()}
                     results[name].append(run)
                     cpu[name].append({part: value / (run.ended - run.started) for part, value in used_s.items()})
                     bad = {s: c for s, c in run.statuses().items() if s != 200}
                     print(
-                        f"  round {round_ + 1} {name:9} {run.requests_per_s():7.0f} req/s  p50 {run.p50_ms():6.1f} ms  p99 {run.p99_ms():7.1f} ms"
+                        f"  round {round_ + 1} {name:9} {run.requests_per_s():7.0f} req/s  "
+                        f"p50 {run.p50_ms():6.1f} ms  p99 {run.p99_ms():7.1f} ms"
                         + (f"  non-200: {bad}" if bad else "")
                     )
         finally:

@@ -18,6 +18,7 @@ and meanwhile charts are None (the page says it could not draw them).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
 import os

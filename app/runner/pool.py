@@ -31,8 +31,8 @@ from .protocol import (
     SandboxUnavailable,
 )
 from .results import Ending, result_from_frame, result_without_frame
-from .wire import FrameError, FrameTooLarge, encode_frame
 from .template_handle import RunProcess, TemplateDied, TemplateHandle
+from .wire import FrameError, FrameTooLarge, encode_frame
 
 _READY_TIMEOUT_S = 10.0  # a run process that is not sandboxed by then is discarded
 _EXIT_TIMEOUT_S = 2.0  # how long to wait for the template process's word on how a run process ended
@@ -229,7 +229,9 @@ class RunnerPool:
             return None
         return await channel.next()
 
-    async def _watch(self, process: RunProcess, task: asyncio.Future[Any], deadline: float, cpu_before: float) -> str:
+    async def _watch(
+        self, process: RunProcess, task: asyncio.Future[Any], deadline: float, cpu_before: float
+    ) -> Literal["done", "timeout", "cpu_limit"]:
         """Wait for `task` within the wall-clock deadline and the CPU limit, both enforced here.
 
         Returns "done", "timeout" or "cpu_limit". The CPU time is read from /proc

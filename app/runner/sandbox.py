@@ -23,8 +23,8 @@ import resource
 import signal
 import sys
 from dataclasses import dataclass
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from . import linux
 from .protocol import RunnerLimits

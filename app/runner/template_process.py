@@ -31,10 +31,9 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from . import isolation, linux, sandbox
+from . import isolation, linux, run_process, sandbox
 from .protocol import IsolationReport, RunnerLimits
 from .wire import encode_frame, recv_frame, send_frame
-from . import run_process
 
 _PROBE_TIMEOUT_S = 20.0
 _WARM_UP_SNIPPET = """
@@ -303,7 +302,7 @@ def _warm_up() -> None:
     del builtins.plot_xy  # type: ignore[attr-defined]
     numpy.random.seed()  # its first call imports and initialises lazily; run processes reseed too
     # Cached fonts hold open files whose offsets forks would share; run processes reopen them.
-    matplotlib.font_manager._get_font.cache_clear()
+    matplotlib.font_manager._get_font.cache_clear()  # type: ignore[attr-defined]  # private, not in the stubs
     gc.collect()
     gc.freeze()  # keep the template process's objects out of run processes' GC passes (fewer copied pages)
 

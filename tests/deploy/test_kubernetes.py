@@ -42,7 +42,9 @@ def test_a_broken_manifest_is_caught() -> None:  # the validator really validate
 
 
 def test_every_kind_the_deployment_needs_is_there() -> None:
-    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job", "ConfigMap"} <= set(documents())
+    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job", "ConfigMap"} <= set(
+        documents()
+    )
 
 
 def test_the_deployment_probes_drains_and_takes_its_secrets_from_a_secret() -> None:
@@ -63,7 +65,7 @@ def test_the_deployment_probes_drains_and_takes_its_secrets_from_a_secret() -> N
     # every ConfigMap key is a real setting, and the pod waits long enough for a drain
     config = found["ConfigMap"]["data"]
     settings = Settings(**{k.removeprefix("TEXTBOOK_").lower(): v for k, v in config.items()})
-    assert set(k.removeprefix("TEXTBOOK_").lower() for k in config) <= set(Settings.model_fields)
+    assert {k.removeprefix("TEXTBOOK_").lower() for k in config} <= set(Settings.model_fields)
     assert pod["terminationGracePeriodSeconds"] > settings.drain_s + settings.shutdown_grace_s
     assert found["Deployment"]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
