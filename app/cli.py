@@ -1,4 +1,4 @@
-"""The `textbook` command: serve, check (lint content and run its snippets), db (migrations)."""
+"""The `textbook` command: serve, check (lint content and run its snippets), db (migrations), runner (serve, health)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,45 @@ def serve(settings: Settings, reload: bool) -> int:
     return 0 if server.started else 3
 
 
+RUNNER_PORT = 8100
+
+
+def runner_serve(settings: Settings, host: str, port: int) -> int:
+    """The runner service: this host's sandboxed pool behind POST /v1/run and GET /v1/health."""
+    import uvicorn
+
+    from app.fleet.access import AccessConfigError
+    from app.fleet.service import create_runner_service
+    from app.main import build_local_runner
+
+    try:
+        app = create_runner_service(settings, build_local_runner(settings), host=host)
+    except AccessConfigError as refused:
+        print(f"textbook runner serve: {refused}", file=sys.stderr)
+        return 2
+    # Keep-alive longer than the web app's idle expiry (2 s), so it always closes an idle connection first.
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), timeout_keep_alive=30)
+    return 0
+
+
+def runner_health(settings: Settings, url: str) -> int:
+    """Exit 0 when the runner service at `url` answers and can run code (container and Kubernetes probes)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {settings.runner_token}"} if settings.runner_token else {}
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/v1/health", headers=headers, timeout=3)
+        health = response.json() if response.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError) as failed:
+        print(f"runner at {url}: {failed}", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        print(f"runner at {url}: HTTP {response.status_code}", file=sys.stderr)
+        return 1
+    print(f"runner at {url}: isolation {health.get('level')}, devices {health.get('devices')}, in flight {health.get('in_flight')}")
+    return 0 if health.get("level") in ("full", "unsafe") else 1
+
+
 def check(settings: Settings, run_snippets: bool) -> int:
     from app.content.check import check_content
 
@@ -150,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     upgrade_cmd = db_actions.add_parser("upgrade", help="apply the migrations (to the newest revision by default)")
     upgrade_cmd.add_argument("revision", nargs="?", default="head")
     db_actions.add_parser("current", help="print the schema's revision; exit 1 if it is behind the code")
+    runner_cmd = commands.add_parser("runner", help="the runner service: student code on hosts of its own")
+    runner_commands = runner_cmd.add_subparsers(dest="runner_command", required=True)
+    runner_serve_cmd = runner_commands.add_parser("serve", help="serve this host's sandboxed pool to the web app (POST /v1/run)")
+    runner_serve_cmd.add_argument("--host", dest="runner_host", default="127.0.0.1", help="default 127.0.0.1; any other needs TEXTBOOK_RUNNER_TOKEN")
+    runner_serve_cmd.add_argument("--port", dest="runner_port", type=int, default=RUNNER_PORT, help=f"default {RUNNER_PORT}")
+    runner_health_cmd = runner_commands.add_parser("health", help="exit 0 when a runner service answers and can run code")
+    runner_health_cmd.add_argument("--url", default=f"http://127.0.0.1:{RUNNER_PORT}")
     args = parser.parse_args(argv)
 
     overrides = {k: v for k, v in vars(args).items() if k in ("host", "port", "content_dir") and v is not None}
@@ -158,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         return serve(settings, args.reload)
     if args.command == "db":
         return database(settings, args.action, getattr(args, "revision", "head"))
+    if args.command == "runner":
+        if args.runner_command == "serve":
+            return runner_serve(settings, args.runner_host, args.runner_port)
+        return runner_health(settings, args.url)
     return check(settings, run_snippets=not args.no_run)
 
 

@@ -7,6 +7,7 @@ import math
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,12 @@ class Settings(BaseSettings):
     runner_output_kb: int = 64
     runner_max_figures: int = 4
     runner_allow_unsafe: bool = Field(default=False, description="run code without OS isolation (single-user only)")
+    runner_urls: str | None = Field(
+        default=None, description="runner services (one URL, or a comma-separated list); unset: run code in this process"
+    )
+    runner_token: str | None = Field(default=None, description="bearer token shared by the web app and its runner services")
+    runner_health_interval_s: float = Field(default=2.0, gt=0, le=60, description="how often the web app checks each runner service")
+    runner_gpu: Literal["auto", "off"] = Field(default="auto", description="offer the NVIDIA GPU to snippets when one is usable here (auto) or never (off)")
 
     drain_s: float = Field(
         default=0.0,

@@ -18,6 +18,10 @@ from app.database import PoolSettings
 from app.instruments.catalog import CATALOG, INSTRUMENT_CATALOG
 from app.instruments.chart_renderer import ChartRenderer
 from app.lifecycle import Lifecycle
+from app.fleet.code_runner import CodeRunner, LocalRunner
+from app.fleet.endpoints import parse_runner_urls
+from app.fleet.gpu import find_cuda
+from app.fleet.remote import RemoteRunners
 from app.runner.pool import RunnerPool
 from app.schema import check_schema
 from app.storage import ProgressStore
@@ -59,6 +63,32 @@ def open_store(settings: Settings) -> ProgressStore:
     return store
 
 
+def build_local_runner(settings: Settings) -> LocalRunner:
+    """This process's own sandboxed pool (the web app's default, and what a runner service serves)."""
+    def pool(cuda: dict[str, list[str]] | None = None) -> RunnerPool:
+        return RunnerPool(
+            settings.runner_limits(),
+            concurrency=settings.runner_workers,
+            queue_size=settings.runner_queue,
+            allow_unsafe=settings.runner_allow_unsafe,
+            cuda=cuda,
+        )
+
+    gpu = find_cuda()
+    if settings.runner_gpu == "auto" and gpu.usable:
+        log.info("runner: %s", gpu.describe())
+        return LocalRunner(pool(), pool({"device_nodes": gpu.device_nodes, "driver_libraries": gpu.driver_libraries}), gpu=gpu.describe())
+    return LocalRunner(pool(), gpu="off (TEXTBOOK_RUNNER_GPU=off)" if settings.runner_gpu == "off" else gpu.describe())
+
+
+def build_code_runner(settings: Settings) -> CodeRunner:
+    """Runner services when TEXTBOOK_RUNNER_URLS is set, else the in-process pool."""
+    if settings.runner_urls:
+        urls = parse_runner_urls(settings.runner_urls)
+        return RemoteRunners(urls, settings.runner_token, settings.runner_limits(), health_interval_s=settings.runner_health_interval_s)
+    return build_local_runner(settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if not settings.uses_embedded_database and not settings.secret_key:
@@ -69,20 +99,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     library = ChapterLibrary(settings.content_dir, build_markdown(INSTRUMENT_CATALOG))
     store = open_store(settings)
-    pool = RunnerPool(
-        settings.runner_limits(),
-        concurrency=settings.runner_workers,
-        queue_size=settings.runner_queue,
-        allow_unsafe=settings.runner_allow_unsafe,
-    )
+    code_runner = build_code_runner(settings)
     charts = ChartRenderer()
     state = AppState(
         settings=settings,
         library=library,
-        templates=build_templates(settings.templates_dir, pool.limits),
+        templates=build_templates(settings.templates_dir, code_runner.limits),
         store=store,
         learners=LearnerCookie(settings.resolved_secret_key(), settings.cookie_secure),
-        runner=pool,
+        runner=code_runner,
         charts=charts,
         version=__version__,
         lifecycle=Lifecycle(),
@@ -91,8 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         charts.start()
-        await pool.start()
-        log.info("runner isolation: %s", pool.isolation.to_dict())
+        await code_runner.start()
+        log.info("runner: %s", code_runner.health())
         # Render every chapter and draw (and keep) its instruments' first charts before the
         # first request, so a class opening the chapter at once finds them ready.
         for chapter in library.chapters():
@@ -110,7 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             state.lifecycle.draining = True
             gc.unfreeze()
-            await pool.close()
+            await code_runner.close()
             charts.close()
             store.close()
 

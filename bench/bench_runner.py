@@ -189,7 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subprocess-samples", type=int, default=15, help="samples for (a), which is slow")
     parser.add_argument("--throughput-runs", type=int, default=64, help="runs per concurrency level")
     parser.add_argument("--json", action="store_true", help="print the results dict as JSON instead")
+    parser.add_argument("--remote", action="store_true", help="instead: in-process pool vs one and two runner services (bench/runner_remote.py)")
     args = parser.parse_args(argv)
+    if args.remote:
+        from bench.runner_remote import measure_remote, render_remote
+
+        remote = measure_remote(max(args.samples, 100), args.throughput_runs)
+        print(json.dumps(remote, indent=2) if args.json else render_remote(remote))
+        return 0 if remote["hop_within_2ms"] else 1
     results = measure(args.samples, args.subprocess_samples, args.throughput_runs)
     print(json.dumps(results, indent=2) if args.json else render(results))
     return 0

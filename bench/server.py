@@ -68,3 +68,51 @@ def running_server(data_dir: Path, **env: str) -> Iterator[str]:
     """Yield the base URL of a real `textbook serve` process; stop it afterwards."""
     with server_process(data_dir, **env) as (_, base):
         yield base
+
+
+def start_runner_service(port: int, token: str | None, *, host: str = "127.0.0.1", **env: str) -> subprocess.Popen[bytes]:
+    """Start a real `textbook runner serve` process (in a session of its own); does not wait for it."""
+    environment = {**os.environ, "TEXTBOOK_LOG_LEVEL": "warning", **env}
+    environment.pop("TEXTBOOK_RUNNER_TOKEN", None)
+    environment.pop("TEXTBOOK_RUNNER_URLS", None)
+    if token is not None:
+        environment["TEXTBOOK_RUNNER_TOKEN"] = token
+    command = [sys.executable, "-m", "app.cli", "runner", "serve", "--host", host, "--port", str(port)]
+    return subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
+
+
+def wait_for_runner_service(process: subprocess.Popen[bytes], base: str, token: str | None, timeout_s: float = 60) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/v1/health", headers=headers, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the runner service did not start")
+        time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def runner_service_process(token: str | None, port: int | None = None, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Yield a real, started runner service on loopback and its base URL; stop it afterwards."""
+    port = port or free_port()
+    process = start_runner_service(port, token, **env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_runner_service(process, base, token)
+        yield process, base
+    finally:
+        stop_process(process)

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
 WEB_STACK = ("fastapi", "starlette", "jinja2", "uvicorn")
 # The HTTP glue and the wiring: everything else under app/ is pure logic.
-GLUE = ("app.web", "app.main", "app.cli")
+# app.fleet.service is the runner service's HTTP glue (app/fleet's other modules are pure).
+GLUE = ("app.web", "app.main", "app.cli", "app.fleet.service")
 
 
 def module_name(path: Path) -> str:

@@ -117,14 +117,17 @@ def plot_xy(
     return figure
 
 
-def execute_snippet(code: str, limits: RunnerLimits) -> dict[str, Any]:
-    """Run `code` as `__main__` and return the result frame (a JSON-ready dict)."""
+def execute_snippet(code: str, limits: RunnerLimits, device: str = "cpu") -> dict[str, Any]:
+    """Run `code` as `__main__` and return the result frame (a JSON-ready dict).
+
+    `device="cuda"` (a CUDA pool's run process only): the snippet's NumPy is CuPy (cuda.py).
+    """
     budget = OutputBudget(limits.output_bytes)
     stdout, stderr = CappedStream(budget), CappedStream(budget)
     saved = sys.stdout, sys.stderr, sys.stdin
     sys.stdout, sys.stderr, sys.stdin = stdout, stderr, io.StringIO()
     try:
-        status, trace = _run(code)
+        status, trace = _run(code, device)
         figures, notes = collect_figures(limits)
     finally:
         sys.stdout, sys.stderr, sys.stdin = saved
@@ -143,7 +146,7 @@ def execute_snippet(code: str, limits: RunnerLimits) -> dict[str, Any]:
     }
 
 
-def _run(code: str) -> tuple[str, str]:
+def _run(code: str, device: str = "cpu") -> tuple[str, str]:
     """Compile and exec; returns (status, traceback text)."""
     linecache.cache[SNIPPET_FILENAME] = (len(code), None, code.splitlines(True), SNIPPET_FILENAME)
     module = types.ModuleType("__main__")
@@ -151,6 +154,10 @@ def _run(code: str) -> tuple[str, str]:
     sys.modules["__main__"] = module
     sys.argv = [SNIPPET_FILENAME]
     try:
+        if device == "cuda":
+            from .cuda import snippet_builtins
+
+            module.__dict__["__builtins__"] = snippet_builtins(plot_xy)
         compiled = compile(code, SNIPPET_FILENAME, "exec", dont_inherit=True)
         exec(compiled, module.__dict__)  # noqa: S102  (running the snippet is the point; the sandbox contains it)
     except OutputLimitExceeded:

@@ -12,6 +12,7 @@ runs, and nothing a snippet leaves running escapes the concurrency limit.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import collections
 import math
 import os
@@ -37,7 +38,6 @@ from .wire import FrameError, FrameTooLarge, encode_frame
 _READY_TIMEOUT_S = 10.0  # a run process that is not sandboxed by then is discarded
 _EXIT_TIMEOUT_S = 2.0  # how long to wait for the template process's word on how a run process ended
 _MIN_CPU_CHECK_S = 0.05
-DEVICES = ("cpu",)
 
 
 class _RunProcessFailed(Exception):
@@ -57,14 +57,18 @@ class RunnerPool:
         ready_processes: int | None = None,
         python: str | None = None,
         startup_timeout_s: float = 60.0,
+        cuda: dict[str, list[str]] | None = None,
     ) -> None:
+        """`cuda` ({"device_nodes": [...], "driver_libraries": [...]}, from app/fleet/gpu.py) makes
+        a CUDA pool: its sandbox also holds those, and its snippets' NumPy is CuPy."""
         self.limits = limits or RunnerLimits()
         self.concurrency = concurrency or os.cpu_count() or 1
         self.queue_size = queue_size
         self.allow_unsafe = allow_unsafe
         self._ready_target = self.concurrency if ready_processes is None else ready_processes
         self._startup_timeout_s = startup_timeout_s
-        self._template = TemplateHandle(self.limits, allow_unsafe=allow_unsafe, python=python)
+        self.device = "cuda" if cuda is not None else "cpu"
+        self._template = TemplateHandle(self.limits, allow_unsafe=allow_unsafe, python=python, cuda=cuda)
         self._slots: asyncio.Semaphore | None = None
         self._waiting = 0
         self._ready: collections.deque[RunProcess] = collections.deque()
@@ -144,7 +148,7 @@ class RunnerPool:
             self._waiting -= 1
         try:
             started = time.perf_counter()
-            result = await self._run_in_slot(request)
+            result = replace(await self._run_in_slot(request), device=self.device)
             self._mean_run_s = 0.8 * self._mean_run_s + 0.2 * (time.perf_counter() - started)
             return result
         finally:
@@ -160,8 +164,8 @@ class RunnerPool:
         size = len(request.code.encode("utf-8", "surrogatepass"))
         if size > self.limits.max_code_bytes:
             raise InvalidRequest(f"the snippet is {size} bytes long; the limit is {self.limits.max_code_bytes}")
-        if request.device not in DEVICES:
-            raise InvalidRequest(f"device {request.device!r} is not available here; use one of {', '.join(DEVICES)}")
+        if request.device != self.device:
+            raise InvalidRequest(f"device {request.device!r} is not available here; use {self.device}")
 
     def _retry_after(self) -> float:
         ahead = self._waiting + self.concurrency

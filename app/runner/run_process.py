@@ -65,7 +65,7 @@ def main(
         if "probe" in request:
             result = {"event": "probe", "facts": sandbox_facts(request["probe"])}
         else:
-            result = _execute_or_explain(str(request.get("code", "")), plan)
+            result = _execute_or_explain(str(request.get("code", "")), plan)  # on the plan's device, whatever it asks
         send_frame(channel, result)
     finally:
         os._exit(0)
@@ -73,7 +73,7 @@ def main(
 
 def _execute_or_explain(code: str, plan: sandbox.Plan) -> dict[str, Any]:
     try:
-        return execute_snippet(code, plan.limits)
+        return execute_snippet(code, plan.limits, plan.device)
     except MemoryError:
         status, message = "memory_limit", "the snippet ran out of memory (its output was lost)"
     except BaseException as exc:  # noqa: BLE001  (e.g. a snippet that broke sys or builtins)

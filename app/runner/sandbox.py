@@ -22,6 +22,7 @@ import os
 import resource
 import signal
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -66,6 +67,7 @@ class Plan:
     limits: RunnerLimits
     stage: Stage | None
     drop_to: int | None  # host uid/gid to become before creating the user namespace
+    device: str = "cpu"  # "cuda": the root also has the NVIDIA device nodes and driver libraries
 
 
 def runtime_paths(project_root: str) -> list[str]:
@@ -96,13 +98,15 @@ def runtime_paths(project_root: str) -> list[str]:
     return [str(path) for path in chosen]
 
 
-def prepare_stage(paths: list[str], hidden: list[str]) -> Stage:
+def prepare_stage(paths: list[str], hidden: list[str], cuda_nodes: Sequence[str] = (), cuda_files: Sequence[str] = ()) -> Stage:
     """Build the read-only root in a private mount namespace of the calling process.
 
     The root is a tmpfs mounted over /tmp *inside that namespace*, so nothing is
     created on the host and nothing is left behind if the template is killed.
     `hidden` directories that fall inside a mounted path (the app's own package,
     when it is installed into site-packages) are covered by an empty tmpfs.
+    A CUDA template also passes the NVIDIA device nodes and driver libraries (app/fleet/gpu.py):
+    each is bound at its own path, and nothing else of /dev or the host comes with them.
     """
     try:
         linux.unshare(linux.CLONE_NEWNS)
@@ -118,6 +122,8 @@ def prepare_stage(paths: list[str], hidden: list[str]) -> Stage:
     sources = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in paths}
     devices = {name: os.open("/dev/" + name, os.O_PATH) for name in _DEVICES if os.path.exists("/dev/" + name)}
     links = {name: os.readlink(name) for name in ("/lib", "/lib64") if os.path.islink(name)}
+    extra = {path: os.open(path, os.O_PATH) for path in [*cuda_nodes, *cuda_files] if os.path.exists(path)}
+    extra = {path: handle for path, handle in extra.items() if not any(_within(path, mounted) for mounted in paths)}
     root, covered = STAGE_ROOT, False
     try:
         linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
@@ -136,6 +142,12 @@ def prepare_stage(paths: list[str], hidden: list[str]) -> Stage:
         for name, handle in devices.items():
             open(root + "/dev/" + name, "w").close()
             linux.mount(f"/proc/self/fd/{handle}", root + "/dev/" + name, None, linux.MS_BIND)
+        for path, handle in extra.items():
+            os.makedirs(os.path.dirname(root + path), exist_ok=True)
+            open(root + path, "w").close()
+            linux.mount(f"/proc/self/fd/{handle}", root + path, None, linux.MS_BIND)
+            if path in cuda_files:
+                _remount_read_only(root + path)
         scratch = FALLBACK_SCRATCH if any(_within(path, SCRATCH) for path in paths) else SCRATCH
         os.makedirs(root + scratch, exist_ok=True)
         _remount_read_only(root)
@@ -144,7 +156,7 @@ def prepare_stage(paths: list[str], hidden: list[str]) -> Stage:
             linux.umount(root, linux.MNT_DETACH)  # give the template its /tmp back for unsafe mode
         raise
     finally:
-        for handle in [*sources.values(), *devices.values()]:
+        for handle in [*sources.values(), *devices.values(), *extra.values()]:
             os.close(handle)
     return Stage(root=root, mounts=tuple(paths), links=tuple(links), scratch=scratch)
 
@@ -229,7 +241,10 @@ def enter(plan: Plan, keep_fd: int, seccomp_program: bytes, base_vm: int) -> Non
     _reset_environment(scratch)
     os.nice(SNIPPET_NICENESS)
     # Counted per user namespace: this process and the snippet's threads.
-    apply_rlimits(plan.limits, base_vm, max_tasks=1 + plan.limits.max_threads)
+    # A CUDA run: the driver starts a few threads of its own, and reserves a large virtual
+    # address space for unified memory (so no RLIMIT_AS; the GPU's memory is the GPU's).
+    cuda = plan.device == "cuda"
+    apply_rlimits(plan.limits, base_vm, max_tasks=1 + plan.limits.max_threads + (4 if cuda else 0), address_space=not cuda)
     linux.drop_all_capabilities()
     linux.load_seccomp_program(seccomp_program)
 
@@ -243,18 +258,19 @@ def enter_unsafe(plan: Plan, keep_fd: int, seccomp_program: bytes | None, base_v
     _reset_environment(scratch)
     os.nice(SNIPPET_NICENESS)
     # RLIMIT_NPROC would count every process of the server's user here; leave it alone.
-    apply_rlimits(plan.limits, base_vm, max_tasks=None)
+    apply_rlimits(plan.limits, base_vm, max_tasks=None, address_space=plan.device != "cuda")
     if seccomp_program is not None:
         linux.load_seccomp_program(seccomp_program)
     else:
         linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
 
 
-def apply_rlimits(limits: RunnerLimits, base_vm: int, *, max_tasks: int | None) -> None:
+def apply_rlimits(limits: RunnerLimits, base_vm: int, *, max_tasks: int | None, address_space: bool = True) -> None:
     def cap(kind: int, soft: int, hard: int | None = None) -> None:
         resource.setrlimit(kind, (soft, soft if hard is None else hard))
 
-    cap(resource.RLIMIT_AS, base_vm + _VM_SLACK + (limits.memory_mb << 20))
+    if address_space:
+        cap(resource.RLIMIT_AS, base_vm + _VM_SLACK + (limits.memory_mb << 20))
     # The pool enforces cpu_s itself (pid 1 of a namespace ignores SIGXCPU); the hard limit's
     # SIGKILL is a backstop with room for the setup's CPU time and the pool's polling.
     cap(resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 2)

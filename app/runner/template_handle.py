@@ -155,8 +155,9 @@ def _matplotlib_cache_dir() -> str:
 class TemplateHandle:
     """The pool's side of one template process at a time: start, spawn run processes, stop."""
 
-    def __init__(self, limits: RunnerLimits, *, allow_unsafe: bool, python: str | None = None) -> None:
+    def __init__(self, limits: RunnerLimits, *, allow_unsafe: bool, python: str | None = None, cuda: dict[str, list[str]] | None = None) -> None:
         self._limits = limits
+        self._cuda = cuda
         self._allow_unsafe = allow_unsafe
         self._python = python or sys.executable
         self._process: subprocess.Popen[bytes] | None = None
@@ -181,6 +182,7 @@ class TemplateHandle:
             "project_root": str(_IMPORT_ROOT),
             "hidden_package": _TOP_PACKAGE,
             "hidden_paths": [str(_IMPORT_ROOT / _TOP_PACKAGE), "/etc/passwd", "/home", "/proc/self"],
+            "cuda": self._cuda,
         }
         with theirs:
             # Popen only forks and execs here; the slow part (imports) is awaited below.

@@ -54,6 +54,11 @@ class TemplateConfig:
     project_root: str
     hidden_package: str
     hidden_paths: list[str] = field(default_factory=list)
+    cuda: dict[str, list[str]] | None = None  # device nodes and driver libraries: a CUDA template
+
+    @property
+    def device(self) -> str:
+        return "cuda" if self.cuda is not None else "cpu"
 
     @classmethod
     def from_json(cls, text: str) -> TemplateConfig:
@@ -102,13 +107,19 @@ class TemplateProcess:
             reason, allow_unsafe=self.config.allow_unsafe, seccomp=self.program is not None
         )
         if report.can_run:
-            self.plan = sandbox.Plan("unsafe", self.config.limits, None, None)
+            self.plan = sandbox.Plan("unsafe", self.config.limits, None, None, self.config.device)
         return report
 
     def _try_full_isolation(self, unknown: list[str]) -> IsolationReport | str:
         package_dir = os.path.join(self.config.project_root, self.config.hidden_package)
         try:
-            stage = sandbox.prepare_stage(sandbox.runtime_paths(self.config.project_root), [package_dir])
+            cuda = self.config.cuda or {}
+            stage = sandbox.prepare_stage(
+                sandbox.runtime_paths(self.config.project_root),
+                [package_dir],
+                cuda_nodes=cuda.get("device_nodes", []),
+                cuda_files=cuda.get("driver_libraries", []),
+            )
         except OSError as exc:
             return f"could not build the read-only root (mount namespace): {exc}"
         try:
@@ -117,7 +128,7 @@ class TemplateProcess:
             sandbox.release_stage(stage)
             return f"could not create pid namespaces: {exc}"
         drop_to = sandbox.choose_drop_uid()
-        self.plan = sandbox.Plan("full", self.config.limits, stage, drop_to)
+        self.plan = sandbox.Plan("full", self.config.limits, stage, drop_to, self.config.device)
         try:
             problems = isolation.problems_in(self._probe())
         except Exception as exc:  # noqa: BLE001
@@ -313,6 +324,10 @@ def main(config_json: str) -> None:
     template = TemplateProcess(config, ctl)
     signal.signal(signal.SIGCHLD, template.reap)
     _warm_up()
+    if config.device == "cuda":
+        from .cuda import warm_up as cuda_warm_up
+
+        cuda_warm_up()  # CuPy's modules loaded once; CUDA itself is left to each run
     report = template.establish()
     hello = {"event": "hello", "isolation": report.to_dict()}
     ctl.send(json.dumps(hello).encode())

@@ -76,4 +76,6 @@ async def chapter_context(
         "instrument_views": views,
         "chart_url": None,  # whole pages carry their charts inline
         "runner_status": state.runner.isolation,
+        "runner_reachable": state.runner.reachable,
+        "runner_devices": state.runner.devices,
     }

@@ -15,7 +15,7 @@ from app.lifecycle import Lifecycle
 from app.web.learner import LearnerCookie
 
 if TYPE_CHECKING:
-    from app.runner.pool import RunnerPool
+    from app.fleet.code_runner import CodeRunner
     from app.storage import ProgressStore
 
 
@@ -26,7 +26,7 @@ class AppState:
     templates: Environment
     store: ProgressStore
     learners: LearnerCookie
-    runner: RunnerPool
+    runner: CodeRunner
     charts: ChartRenderer
     version: str
     lifecycle: Lifecycle

@@ -51,7 +51,9 @@ def test_progress_is_this_learners_and_documented(client: TestClient) -> None:
 
 def test_readyz_is_ready_and_healthz_is_alive(client: TestClient) -> None:
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"status": "ready", "problems": [], "degraded": []}
+    body = ready.json()
+    assert ready.status_code == 200 and (body["status"], body["problems"], body["degraded"]) == ("ready", [], [])
+    assert body["runner"]["mode"] == "in-process" and body["runner"]["level"] == "full"  # every runner's state
     assert client.get("/healthz").status_code == 200
     state = client.app.state.textbook  # type: ignore[attr-defined]
     state.lifecycle.draining = True

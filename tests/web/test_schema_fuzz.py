@@ -68,6 +68,8 @@ def with_hints(openapi: dict[str, Any]) -> dict[str, Any]:
                 if hint is not None:
                     parameter["schema"] = dict(hint)
     hinted["components"]["schemas"]["CheckRequest"]["properties"]["answer"] = dict(ANSWER_HINT)
+    # The test server has no GPU runner: "cuda" is refused (422, naming the device), like an unknown id.
+    hinted["components"]["schemas"]["RunBody"]["properties"]["device"] = {"type": "string", "enum": ["cpu"]}
     return hinted
 
 

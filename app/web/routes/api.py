@@ -151,12 +151,13 @@ async def get_progress(request: Request, state: AppState = Depends(app_state)) -
 async def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
     """The app version and the state of its parts; 503 when the book cannot be served.
 
-    A runner without isolation is reported but is not unhealthy: the book, its exercises
-    and instruments still work, and the page says why code does not run.
+    A runner without isolation, or runner services none of which answers, is reported (each
+    runner service's state under `parts.runner.runners`) but is not unhealthy: the book, its
+    exercises and instruments still work, and the page says why code does not run.
     """
     chapters = state.library.chapters()
     database_ok = await asyncio.to_thread(state.store.healthy)
-    runner = state.runner.isolation.to_dict()
+    runner = state.runner.health()
     ok = database_ok and bool(chapters)
     body = {
         "status": "ok" if ok else "degraded",
@@ -210,7 +211,9 @@ async def readyz(state: AppState = Depends(app_state)) -> JSONResponse:
             lifecycle.database_seen = True
         else:
             (degraded if lifecycle.database_seen else problems).append(database)
-    body = {"status": "ready" if not problems else "not ready", "problems": problems, "degraded": degraded}
+    # Every runner's state too: runner services that do not answer leave the replica ready
+    # (it still serves the book; the page says code cannot run), but the operator sees them here.
+    body = {"status": "ready" if not problems else "not ready", "problems": problems, "degraded": degraded, "runner": state.runner.health()}
     return JSONResponse(body, status_code=200 if not problems else 503)
 
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.errors import NotFound, PayloadTooLarge, TextbookError
+from app.errors import BadInput, NotFound, PayloadTooLarge, TextbookError
+from app.fleet.code_runner import DEVICE_NAMES
 from app.runner.protocol import RunnerLimits, RunRequest, RunResult
 from app.web.chapter_page import chapter_context
 from app.web.dependencies import find_chapter
@@ -28,11 +29,15 @@ class SnippetRun:
     code: str | None
     result: RunResult | None
     error: str | None = None
+    device: str = "cpu"
 
 
 class RunBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: Text = Field(description=f"Python source, at most {RunnerLimits().max_code_bytes // 1024} KB")
+    device: Literal["cpu", "cuda"] = Field(
+        default="cpu", description="where to run it: `cuda` only where /healthz lists a GPU runner"
+    )
 
 
 class FigureOut(BaseModel):
@@ -49,15 +54,19 @@ class RunOut(BaseModel):
     device: str
 
 
-async def execute(state: AppState, code: str) -> RunResult:
-    """Run code in the sandbox. The pool's refusals are already domain errors (busy: 429,
-    switched off or stopped: 503, unacceptable: 422) with a message for the student."""
+async def execute(state: AppState, code: str, device: str = "cpu") -> RunResult:
+    """Run code in the sandbox, here or on a runner service. The runners' refusals are already
+    domain errors (busy: 429, switched off, unreachable or stopped: 503, unacceptable: 422)
+    with a message for the student."""
     size, limit = len(code.encode("utf-8")), state.runner.limits.max_code_bytes
     if size > limit:
         raise PayloadTooLarge(
             f"That code is {size / 1024:.1f} KB; snippets can be at most {limit // 1024} KB.", field="code"
         )
-    return await state.runner.run(RunRequest(code=code))
+    if device not in state.runner.devices:
+        name = DEVICE_NAMES.get(device, device)
+        raise BadInput(f"This server has no {name} runner right now; run it on the CPU.", field="device")
+    return await state.runner.run(RunRequest(code=code, device=device))
 
 
 @router.post("/chapters/{slug}/snippets/{snippet_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -68,17 +77,18 @@ async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppSt
         raise NotFound(f"Chapter “{chapter.title}” has no snippet “{snippet_id}”.")
     form = await read_form(request, max_bytes=4 * state.runner.limits.max_code_bytes)
     code = form.get("code", snippet.code).replace("\r\n", "\n")
+    device = form.get("device", "cpu")
     status, headers = 200, None
     if form.get("action") == "reset":
         run = SnippetRun(code=snippet.code, result=None)
     else:
         try:
-            run = SnippetRun(code=code, result=await execute(state, code))
+            run = SnippetRun(code=code, result=await execute(state, code, device), device=device)
         except TextbookError as refused:
             if is_htmx(request):
                 raise  # the error handler answers with a fragment shown in place
             # Without JS, the whole page comes back with the message under the snippet.
-            run = SnippetRun(code=code, result=None, error=refused.message)
+            run = SnippetRun(code=code, result=None, error=refused.message, device=device)
             status = refused.status
             headers = refused.headers() or None
     if is_htmx(request):
@@ -93,5 +103,5 @@ async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppSt
 @router.post("/api/run", response_model=RunOut, tags=["runner"], responses=api_errors(413, 422, 429, 503))
 async def api_run(body: RunBody, state: AppState = Depends(app_state)) -> Response:
     """Run Python in the sandbox and return its output, figures and timing."""
-    result = await execute(state, body.code)
+    result = await execute(state, body.code, body.device)
     return JSONResponse(result.to_dict())
