@@ -122,7 +122,8 @@ def runner_health(settings: Settings, url: str) -> int:
     if response.status_code != 200:
         print(f"runner at {url}: HTTP {response.status_code}", file=sys.stderr)
         return 1
-    print(f"runner at {url}: isolation {health.get('level')}, devices {health.get('devices')}, in flight {health.get('in_flight')}")
+    level, devices, in_flight = health.get("level"), health.get("devices"), health.get("in_flight")
+    print(f"runner at {url}: isolation {level}, devices {devices}, in flight {in_flight}")
     return 0 if health.get("level") in ("full", "unsafe") else 1
 
 
@@ -191,10 +192,18 @@ def main(argv: list[str] | None = None) -> int:
     db_actions.add_parser("current", help="print the schema's revision; exit 1 if it is behind the code")
     runner_cmd = commands.add_parser("runner", help="the runner service: student code on hosts of its own")
     runner_commands = runner_cmd.add_subparsers(dest="runner_command", required=True)
-    runner_serve_cmd = runner_commands.add_parser("serve", help="serve this host's sandboxed pool to the web app (POST /v1/run)")
-    runner_serve_cmd.add_argument("--host", dest="runner_host", default="127.0.0.1", help="default 127.0.0.1; any other needs TEXTBOOK_RUNNER_TOKEN")
-    runner_serve_cmd.add_argument("--port", dest="runner_port", type=int, default=RUNNER_PORT, help=f"default {RUNNER_PORT}")
-    runner_health_cmd = runner_commands.add_parser("health", help="exit 0 when a runner service answers and can run code")
+    runner_serve_cmd = runner_commands.add_parser(
+        "serve", help="serve this host's sandboxed pool to the web app (POST /v1/run)"
+    )
+    runner_serve_cmd.add_argument(
+        "--host", dest="runner_host", default="127.0.0.1", help="default 127.0.0.1; others need TEXTBOOK_RUNNER_TOKEN"
+    )
+    runner_serve_cmd.add_argument(
+        "--port", dest="runner_port", type=int, default=RUNNER_PORT, help=f"default {RUNNER_PORT}"
+    )
+    runner_health_cmd = runner_commands.add_parser(
+        "health", help="exit 0 when a runner service answers and can run code"
+    )
     runner_health_cmd.add_argument("--url", default=f"http://127.0.0.1:{RUNNER_PORT}")
     args = parser.parse_args(argv)
 

@@ -66,11 +66,18 @@ class Settings(BaseSettings):
     runner_max_figures: int = 4
     runner_allow_unsafe: bool = Field(default=False, description="run code without OS isolation (single-user only)")
     runner_urls: str | None = Field(
-        default=None, description="runner services (one URL, or a comma-separated list); unset: run code in this process"
+        default=None,
+        description="runner services (one URL, or a comma-separated list); unset: run code in this process",
     )
-    runner_token: str | None = Field(default=None, description="bearer token shared by the web app and its runner services")
-    runner_health_interval_s: float = Field(default=2.0, gt=0, le=60, description="how often the web app checks each runner service")
-    runner_gpu: Literal["auto", "off"] = Field(default="auto", description="offer the NVIDIA GPU to snippets when one is usable here (auto) or never (off)")
+    runner_token: str | None = Field(
+        default=None, description="bearer token shared by the web app and its runner services"
+    )
+    runner_health_interval_s: float = Field(
+        default=2.0, gt=0, le=60, description="how often the web app checks each runner service"
+    )
+    runner_gpu: Literal["auto", "off"] = Field(
+        default="auto", description="offer the NVIDIA GPU to snippets when one is usable here (auto) or never (off)"
+    )
 
     drain_s: float = Field(
         default=0.0,

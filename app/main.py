@@ -15,13 +15,13 @@ from app.config import Settings
 from app.content.loader import ChapterLibrary
 from app.content.markdown import build_markdown
 from app.database import PoolSettings
-from app.instruments.catalog import CATALOG, INSTRUMENT_CATALOG
-from app.instruments.chart_renderer import ChartRenderer
-from app.lifecycle import Lifecycle
 from app.fleet.code_runner import CodeRunner, LocalRunner
 from app.fleet.endpoints import parse_runner_urls
 from app.fleet.gpu import find_cuda
 from app.fleet.remote import RemoteRunners
+from app.instruments.catalog import CATALOG, INSTRUMENT_CATALOG
+from app.instruments.chart_renderer import ChartRenderer
+from app.lifecycle import Lifecycle
 from app.runner.pool import RunnerPool
 from app.schema import check_schema
 from app.storage import ProgressStore
@@ -77,7 +77,8 @@ def build_local_runner(settings: Settings) -> LocalRunner:
     gpu = find_cuda()
     if settings.runner_gpu == "auto" and gpu.usable:
         log.info("runner: %s", gpu.describe())
-        return LocalRunner(pool(), pool({"device_nodes": gpu.device_nodes, "driver_libraries": gpu.driver_libraries}), gpu=gpu.describe())
+        cuda = {"device_nodes": gpu.device_nodes, "driver_libraries": gpu.driver_libraries}
+        return LocalRunner(pool(), pool(cuda), gpu=gpu.describe())
     return LocalRunner(pool(), gpu="off (TEXTBOOK_RUNNER_GPU=off)" if settings.runner_gpu == "off" else gpu.describe())
 
 
@@ -85,7 +86,8 @@ def build_code_runner(settings: Settings) -> CodeRunner:
     """Runner services when TEXTBOOK_RUNNER_URLS is set, else the in-process pool."""
     if settings.runner_urls:
         urls = parse_runner_urls(settings.runner_urls)
-        return RemoteRunners(urls, settings.runner_token, settings.runner_limits(), health_interval_s=settings.runner_health_interval_s)
+        interval = settings.runner_health_interval_s
+        return RemoteRunners(urls, settings.runner_token, settings.runner_limits(), health_interval_s=interval)
     return build_local_runner(settings)
 
 

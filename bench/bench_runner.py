@@ -189,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subprocess-samples", type=int, default=15, help="samples for (a), which is slow")
     parser.add_argument("--throughput-runs", type=int, default=64, help="runs per concurrency level")
     parser.add_argument("--json", action="store_true", help="print the results dict as JSON instead")
-    parser.add_argument("--remote", action="store_true", help="instead: in-process pool vs one and two runner services (bench/runner_remote.py)")
+    parser.add_argument(
+        "--remote", action="store_true", help="instead: in-process pool vs one and two runner services"
+    )
     args = parser.parse_args(argv)
     if args.remote:
         from bench.runner_remote import measure_remote, render_remote

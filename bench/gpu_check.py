@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import Settings  # noqa: E402
-from app.fleet.gpu import find_cuda  # noqa: E402
-from app.main import build_local_runner  # noqa: E402
-from app.runner import RunRequest  # noqa: E402
-from tests.runner.snippets import LORA_ALGEBRA, RANK_VS_CAPACITY  # noqa: E402
+from app.config import Settings
+from app.fleet.gpu import find_cuda
+from app.main import build_local_runner
+from app.runner import RunRequest
+from tests.runner.snippets import LORA_ALGEBRA, RANK_VS_CAPACITY
 
 SNIPPETS = {
     "LoRA merge check": (LORA_ALGEBRA, "merged == two-path    : True"),
@@ -35,7 +35,9 @@ async def check(samples: int) -> int:
     print(gpu.describe())
     if not gpu.usable:
         return 2
-    runner = build_local_runner(Settings(runner_workers=1, runner_gpu="auto", runner_wall_s=60.0, runner_memory_mb=2048))
+    runner = build_local_runner(
+        Settings(runner_workers=1, runner_gpu="auto", runner_wall_s=60.0, runner_memory_mb=2048)
+    )
     await runner.start()
     try:
         health = runner.health()
@@ -55,11 +57,18 @@ async def check(samples: int) -> int:
                     holds &= result.status == "ok" and conclusion in result.stdout and result.device == device
                     status, output = result.status, result.stdout + result.stderr
                 rest = timings[1:] or timings
-                print(f"{name:<20}{device:<7}{status:<8}{'holds' if holds else 'DIFFERS':<12}{timings[0]:>10.1f}{statistics.median(rest):>10.1f}{len(timings):>4}")
+                print(
+                    f"{name:<20}{device:<7}{status:<8}{'holds' if holds else 'DIFFERS':<12}"
+                    f"{timings[0]:>10.1f}{statistics.median(rest):>10.1f}{len(timings):>4}"
+                )
                 if not holds:
                     failures += 1
                     print("  last output:\n    " + output.replace("\n", "\n    "))
-        print("\nconclusions agree on GPU and CPU" if not failures else f"\n{failures} snippet/device pair(s) did not reach the conclusion")
+        print(
+            "\nconclusions agree on GPU and CPU"
+            if not failures
+            else f"\n{failures} snippet/device pair(s) did not reach the conclusion"
+        )
         return 0 if not failures else 1
     finally:
         await runner.close()

@@ -78,7 +78,10 @@ async def _measure(urls: list[str], token: str, samples: int, throughput_runs: i
             for name, runner in runners.items():
                 await asyncio.sleep(0.01)  # separate clicks: the spare is forked again in between
                 latency[name].append(await _one(runner))
-        throughput = {name: {clients: await _throughput(runner, clients, throughput_runs) for clients in (4, 16)} for name, runner in runners.items()}
+        throughput = {
+            name: {clients: await _throughput(runner, clients, throughput_runs) for clients in (4, 16)}
+            for name, runner in runners.items()
+        }
     finally:
         for runner in runners.values():
             await runner.close()
@@ -108,7 +111,8 @@ def render_remote(results: dict[str, Any]) -> str:
     lines = [
         f"LoRA-algebra snippet; {results['workers_per_pool']} workers per pool; latency one run at a time, interleaved",
         "",
-        f"{'path':<34}{'n':>5}{'p50 ms':>9}{'p99 ms':>9}{'p50 vs in-proc':>16}{'4 clients':>11}{'16 clients':>12}{'runs/s ratio':>14}",
+        f"{'path':<34}{'n':>5}{'p50 ms':>9}{'p99 ms':>9}{'p50 vs in-proc':>16}"
+        f"{'4 clients':>11}{'16 clients':>12}{'runs/s ratio':>14}",
     ]
     for name, stats in latency.items():
         rate4, rate16 = throughput[name][4], throughput[name][16]

@@ -70,7 +70,9 @@ def running_server(data_dir: Path, **env: str) -> Iterator[str]:
         yield base
 
 
-def start_runner_service(port: int, token: str | None, *, host: str = "127.0.0.1", **env: str) -> subprocess.Popen[bytes]:
+def start_runner_service(
+    port: int, token: str | None, *, host: str = "127.0.0.1", **env: str
+) -> subprocess.Popen[bytes]:
     """Start a real `textbook runner serve` process (in a session of its own); does not wait for it."""
     environment = {**os.environ, "TEXTBOOK_LOG_LEVEL": "warning", **env}
     environment.pop("TEXTBOOK_RUNNER_TOKEN", None)
@@ -81,7 +83,9 @@ def start_runner_service(port: int, token: str | None, *, host: str = "127.0.0.1
     return subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
 
 
-def wait_for_runner_service(process: subprocess.Popen[bytes], base: str, token: str | None, timeout_s: float = 60) -> None:
+def wait_for_runner_service(
+    process: subprocess.Popen[bytes], base: str, token: str | None, timeout_s: float = 60
+) -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     deadline = time.monotonic() + timeout_s
     while True:
@@ -106,7 +110,9 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def runner_service_process(token: str | None, port: int | None = None, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def runner_service_process(
+    token: str | None, port: int | None = None, **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Yield a real, started runner service on loopback and its base URL; stop it afterwards."""
     port = port or free_port()
     process = start_runner_service(port, token, **env)

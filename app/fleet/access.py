@@ -29,12 +29,15 @@ def check_service_access(host: str, token: str | None) -> None:
     if token is None or token == "":
         if not is_loopback(host):
             raise AccessConfigError(
-                f"refusing to listen on {host} without a token: set TEXTBOOK_RUNNER_TOKEN (the same value on the web app), "
+                f"refusing to listen on {host} without a token: "
+                "set TEXTBOOK_RUNNER_TOKEN (the same value on the web app), "
                 "or bind to 127.0.0.1"
             )
         return
     if len(token) < MIN_TOKEN_CHARS:
-        raise AccessConfigError(f"TEXTBOOK_RUNNER_TOKEN is {len(token)} characters long; use at least {MIN_TOKEN_CHARS} random ones")
+        raise AccessConfigError(
+            f"TEXTBOOK_RUNNER_TOKEN is {len(token)} characters long; use at least {MIN_TOKEN_CHARS} random ones"
+        )
 
 
 def bearer_matches(authorization: str | None, token: str | None) -> bool:

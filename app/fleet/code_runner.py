@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from app.runner.pool import RunnerPool
-from app.runner.protocol import InvalidRequest, IsolationReport, RunnerBusy, RunnerLimits, RunRequest, RunResult, SandboxUnavailable
+from app.runner.protocol import (
+    InvalidRequest,
+    IsolationReport,
+    RunnerBusy,
+    RunnerLimits,
+    RunRequest,
+    RunResult,
+    SandboxUnavailable,
+)
 
 DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
@@ -103,7 +111,9 @@ class LocalRunner:
 
     async def run(self, request: RunRequest) -> RunResult:
         if request.device not in self.devices:
-            raise InvalidRequest(f"device {request.device!r} is not available here; use one of {', '.join(self.devices)}")
+            raise InvalidRequest(
+                f"device {request.device!r} is not available here; use one of {', '.join(self.devices)}"
+            )
         pool = self.cuda if request.device == "cuda" and self.cuda is not None else self.cpu
         self.in_flight += 1
         self.runs += 1

@@ -16,7 +16,13 @@ import os
 from dataclasses import dataclass, field
 
 CONTROL_NODES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
-LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/nvidia/lib64")
+LIBRARY_DIRS = (
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+    "/usr/local/nvidia/lib64",
+)
 # The driver's user-space half: what libcuda.so.1 loads for compute (no graphics, no video).
 LIBRARY_PATTERNS = ("libcuda.so*", "libnvidia-ptxjitcompiler.so*", "libnvidia-nvvm.so*", "libnvidia-ml.so*")
 
@@ -36,7 +42,7 @@ class CudaHost:
         problems = []
         if not any(os.path.basename(node) == "nvidiactl" for node in self.device_nodes):
             problems.append("no /dev/nvidiactl (no NVIDIA driver)")
-        if not any(os.path.basename(node)[len("nvidia"):].isdigit() for node in self.device_nodes):
+        if not any(os.path.basename(node)[len("nvidia") :].isdigit() for node in self.device_nodes):
             problems.append("no /dev/nvidia<N> (no GPU)")
         if not any(os.path.basename(lib).startswith("libcuda.so") for lib in self.driver_libraries):
             problems.append("no libcuda.so (no driver library)")
@@ -46,7 +52,7 @@ class CudaHost:
 
     def describe(self) -> str:
         if self.usable:
-            gpus = sum(os.path.basename(node)[len("nvidia"):].isdigit() for node in self.device_nodes)
+            gpus = sum(os.path.basename(node)[len("nvidia") :].isdigit() for node in self.device_nodes)
             return f"CUDA: {gpus} GPU device node(s), {len(self.driver_libraries)} driver libraries, CuPy"
         return "no GPU: " + "; ".join(self.missing)
 

@@ -15,6 +15,7 @@ and runs it again if they wish.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -52,7 +53,10 @@ class RunnerUnreachable(RunnerError):
 
     @staticmethod
     def describe(reason: str) -> str:
-        return "No code runner is reachable right now, so code cannot run; the rest of the chapter works. Try again in a minute."
+        return (
+            "No code runner is reachable right now, so code cannot run; the rest of the chapter works. "
+            "Try again in a minute."
+        )
 
 
 class RunLost(RunnerError):
@@ -114,7 +118,10 @@ class RemoteRunners:
             return IsolationReport("none", [f"no code runner is reachable ({self._summary()})"])
         unsafe = [endpoint for endpoint in up if endpoint.isolation.level == "unsafe"]
         chosen = unsafe[0] if unsafe else up[0]  # the weakest isolation a run may get is the one to show
-        return IsolationReport(chosen.isolation.level, [*chosen.isolation.details, f"{len(up)} of {len(self.endpoints)} runner services up"])
+        return IsolationReport(
+            chosen.isolation.level,
+            [*chosen.isolation.details, f"{len(up)} of {len(self.endpoints)} runner services up"],
+        )
 
     @property
     def devices(self) -> tuple[str, ...]:
@@ -126,7 +133,9 @@ class RemoteRunners:
         return self._client is not None and not self._closed
 
     async def start(self) -> IsolationReport:
-        timeout = httpx.Timeout(connect=CONNECT_TIMEOUT_S, read=self._run_timeout_s(), write=5.0, pool=CONNECT_TIMEOUT_S)
+        timeout = httpx.Timeout(
+            connect=CONNECT_TIMEOUT_S, read=self._run_timeout_s(), write=5.0, pool=CONNECT_TIMEOUT_S
+        )
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY_S)
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         self._client = httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, transport=self._transport)
@@ -190,7 +199,10 @@ class RemoteRunners:
             async with self._room:
                 await asyncio.wait_for(
                     self._room.wait_for(
-                        lambda: self._chooser.choose(self.endpoints, device, exclude) is not None or not self._any_serving(device, exclude)
+                        lambda: (
+                            self._chooser.choose(self.endpoints, device, exclude) is not None
+                            or not self._any_serving(device, exclude)
+                        )
                     ),
                     self._run_timeout_s(),
                 )
@@ -222,7 +234,9 @@ class RemoteRunners:
         assert self._client is not None
         try:  # the caller took the slot (_slot); it is given back here whatever happens
             try:
-                async with self._client.stream("POST", f"{endpoint.url}/v1/run", json=run_request_json(request.code, request.device)) as response:
+                async with self._client.stream(
+                    "POST", f"{endpoint.url}/v1/run", json=run_request_json(request.code, request.device)
+                ) as response:
                     body = await _read_capped(response)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing was sent: this runner is down for now, and the run may go elsewhere.
@@ -254,7 +268,9 @@ class RemoteRunners:
             retry_after = _retry_after(response)
             raise _NeverStarted(RunnerBusy(retry_after))
         if response.status_code in (401, 403):
-            endpoint.mark_down("it refused our token (check TEXTBOOK_RUNNER_TOKEN on both sides)", now, self._interval_s)
+            endpoint.mark_down(
+                "it refused our token (check TEXTBOOK_RUNNER_TOKEN on both sides)", now, self._interval_s
+            )
             raise _NeverStarted(RunnerUnreachable(f"{endpoint.url} refused our token"))
         if response.status_code == 503:
             endpoint.mark_down(f"it cannot run code: {detail}", now, self._interval_s)
@@ -294,17 +310,28 @@ class RemoteRunners:
                 if endpoint.due(now) and endpoint.url not in self._checking:
                     self._checking.add(endpoint.url)
                     task = asyncio.create_task(self._check(endpoint))
-                    task.add_done_callback(lambda _, url=endpoint.url: self._checking.discard(url))
+                    task.add_done_callback(functools.partial(self._checked, endpoint.url))
+
+    def _checked(self, url: str, _: asyncio.Task[None]) -> None:
+        self._checking.discard(url)
 
     async def _check(self, endpoint: RunnerEndpoint) -> None:
         assert self._client is not None
         before = endpoint.state
         try:
-            response = await self._client.get(f"{endpoint.url}/v1/health", timeout=httpx.Timeout(HEALTH_TIMEOUT_S, connect=CONNECT_TIMEOUT_S))
+            response = await self._client.get(
+                f"{endpoint.url}/v1/health", timeout=httpx.Timeout(HEALTH_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+            )
             if response.status_code in (401, 403):
-                endpoint.mark_down("it refused our token (check TEXTBOOK_RUNNER_TOKEN on both sides)", time.monotonic(), self._interval_s)
+                endpoint.mark_down(
+                    "it refused our token (check TEXTBOOK_RUNNER_TOKEN on both sides)",
+                    time.monotonic(),
+                    self._interval_s,
+                )
             elif response.status_code != 200:
-                endpoint.mark_down(f"health check answered HTTP {response.status_code}", time.monotonic(), self._interval_s)
+                endpoint.mark_down(
+                    f"health check answered HTTP {response.status_code}", time.monotonic(), self._interval_s
+                )
             else:
                 health = response.json()
                 if not isinstance(health, dict):

@@ -26,7 +26,7 @@ from app import __version__
 from app.config import Settings
 from app.fleet.access import bearer_matches, check_service_access
 from app.fleet.code_runner import LocalRunner
-from app.runner.protocol import RunnerBusy, RunnerError, RunRequest
+from app.runner.protocol import RunnerError, RunRequest
 from app.web.security import BodySizeLimit
 
 log = logging.getLogger("textbook.runner_service")
@@ -62,15 +62,26 @@ def create_runner_service(settings: Settings, runner: LocalRunner, *, host: str)
         if not bearer_matches(request.headers.get("authorization"), token):
             raise Unauthorized
 
-    app = FastAPI(title="AI // Encyclopedia runner service", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="AI // Encyclopedia runner service",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
-        return JSONResponse({"detail": "a valid bearer token is required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse(
+            {"detail": "a valid bearer token is required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'][1:]) or 'body'}: {error['msg']}" for error in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'][1:]) or 'body'}: {error['msg']}" for error in exc.errors()
+        )
         return JSONResponse({"detail": problems or "invalid request"}, status_code=422)
 
     @app.post("/v1/run", dependencies=[Depends(authorized)])
@@ -78,8 +89,8 @@ def create_runner_service(settings: Settings, runner: LocalRunner, *, host: str)
         try:
             result = await runner.run(RunRequest(code=body.code, device=body.device))
         except RunnerError as refused:  # busy 429, unacceptable 422, cannot run here 503
-            headers = {"Retry-After": str(refused.retry_after_s)} if isinstance(refused, RunnerBusy) else None
-            return JSONResponse({"detail": refused.message, "reason": refused.reason}, status_code=refused.status, headers=headers)
+            refusal = {"detail": refused.message, "reason": refused.reason}
+            return JSONResponse(refusal, status_code=refused.status, headers=refused.headers() or None)
         return JSONResponse(result.to_dict())
 
     @app.get("/v1/health", dependencies=[Depends(authorized)])

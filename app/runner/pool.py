@@ -12,12 +12,12 @@ runs, and nothing a snippet leaves running escapes the concurrency limit.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 import collections
 import math
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal, Self
 
 from .channel import Channel

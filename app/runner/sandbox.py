@@ -98,7 +98,9 @@ def runtime_paths(project_root: str) -> list[str]:
     return [str(path) for path in chosen]
 
 
-def prepare_stage(paths: list[str], hidden: list[str], cuda_nodes: Sequence[str] = (), cuda_files: Sequence[str] = ()) -> Stage:
+def prepare_stage(
+    paths: list[str], hidden: list[str], cuda_nodes: Sequence[str] = (), cuda_files: Sequence[str] = ()
+) -> Stage:
     """Build the read-only root in a private mount namespace of the calling process.
 
     The root is a tmpfs mounted over /tmp *inside that namespace*, so nothing is
@@ -244,7 +246,8 @@ def enter(plan: Plan, keep_fd: int, seccomp_program: bytes, base_vm: int) -> Non
     # A CUDA run: the driver starts a few threads of its own, and reserves a large virtual
     # address space for unified memory (so no RLIMIT_AS; the GPU's memory is the GPU's).
     cuda = plan.device == "cuda"
-    apply_rlimits(plan.limits, base_vm, max_tasks=1 + plan.limits.max_threads + (4 if cuda else 0), address_space=not cuda)
+    max_tasks = 1 + plan.limits.max_threads + (4 if cuda else 0)
+    apply_rlimits(plan.limits, base_vm, max_tasks=max_tasks, address_space=not cuda)
     linux.drop_all_capabilities()
     linux.load_seccomp_program(seccomp_program)
 

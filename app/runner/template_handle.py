@@ -155,7 +155,14 @@ def _matplotlib_cache_dir() -> str:
 class TemplateHandle:
     """The pool's side of one template process at a time: start, spawn run processes, stop."""
 
-    def __init__(self, limits: RunnerLimits, *, allow_unsafe: bool, python: str | None = None, cuda: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        limits: RunnerLimits,
+        *,
+        allow_unsafe: bool,
+        python: str | None = None,
+        cuda: dict[str, list[str]] | None = None,
+    ) -> None:
         self._limits = limits
         self._cuda = cuda
         self._allow_unsafe = allow_unsafe

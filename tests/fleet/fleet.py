@@ -75,7 +75,9 @@ class Fleet:
 
 
 @contextmanager
-def fleet(tmp_path: Path, runner_count: int, *, wrong_token_runners: int = 0, runner_env: dict[str, str] | None = None) -> Iterator[Fleet]:
+def fleet(
+    tmp_path: Path, runner_count: int, *, wrong_token_runners: int = 0, runner_env: dict[str, str] | None = None
+) -> Iterator[Fleet]:
     """Start runners (and runners holding another token) and a web app listing them all; stop everything after."""
     env = {**RUNNER_ENV, **(runner_env or {})}
     runners = [Runner(free_port(), TOKEN, env) for _ in range(runner_count)]
@@ -109,13 +111,17 @@ class Answer:
     retry_after: str | None
 
 
-async def burst(web: str, codes: list[str], *, during: Any = None, after_s: float = 0.0, timeout_s: float = 60) -> list[Answer]:
+async def burst(
+    web: str, codes: list[str], *, during: Any = None, after_s: float = 0.0, timeout_s: float = 60
+) -> list[Answer]:
     """POST every code to /api/run at once; `during()` is called `after_s` into the burst. Answers in order."""
 
     async def one(client: httpx.AsyncClient, code: str) -> Answer:
         started = time.monotonic()
         response = await client.post(f"{web}/api/run", json={"code": code})
-        return Answer(response.status_code, response.json(), time.monotonic() - started, response.headers.get("retry-after"))
+        return Answer(
+            response.status_code, response.json(), time.monotonic() - started, response.headers.get("retry-after")
+        )
 
     async def trigger() -> None:
         await asyncio.sleep(after_s)

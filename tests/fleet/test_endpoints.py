@@ -7,7 +7,14 @@ import pytest
 from app.fleet.access import AccessConfigError, bearer_matches, check_service_access, is_loopback
 from app.fleet.endpoints import EndpointChooser, RunnerEndpoint, parse_runner_urls
 
-HEALTHY = {"level": "full", "details": ["ok"], "devices": ["cpu"], "capacity": 4, "queue": 8, "limits": {"wall_s": 3.0, "cpu_s": 6}}
+HEALTHY = {
+    "level": "full",
+    "details": ["ok"],
+    "devices": ["cpu"],
+    "capacity": 4,
+    "queue": 8,
+    "limits": {"wall_s": 3.0, "cpu_s": 6},
+}
 
 
 def up(url: str, **health: object) -> RunnerEndpoint:

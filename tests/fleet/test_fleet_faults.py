@@ -88,7 +88,9 @@ def test_a_run_that_may_have_started_is_never_sent_to_another_runner(tmp_path: P
                         return
                 time.sleep(0.02)
 
-        [answer] = asyncio.run(burst(web_and_runners.web, ["import time\ntime.sleep(1.5)"], during=kill_the_one_running_it, after_s=0.1))
+        [answer] = asyncio.run(
+            burst(web_and_runners.web, ["import time\ntime.sleep(1.5)"], during=kill_the_one_running_it, after_s=0.1)
+        )
         assert victim, "the run never showed up on either runner"
         assert answer.status == 503 and "stopped answering during this run" in answer.body["detail"]
         assert answer.seconds < RUN_DEADLINE_S
@@ -103,7 +105,11 @@ def test_a_run_refused_by_a_full_runner_goes_to_another_and_a_full_fleet_answers
         # Someone else (another web replica, say) fills the first runner.
         with concurrent.futures.ThreadPoolExecutor(1) as other_replica:
             occupied = other_replica.submit(
-                httpx.post, f"{first.url}/v1/run", json={"code": "import time; time.sleep(2.5)"}, headers=auth(), timeout=30
+                httpx.post,
+                f"{first.url}/v1/run",
+                json={"code": "import time; time.sleep(2.5)"},
+                headers=auth(),
+                timeout=30,
             )
             deadline = time.monotonic() + 5
             while first.health()["in_flight"] == 0 and time.monotonic() < deadline:
@@ -140,7 +146,11 @@ def test_with_no_runner_reachable_the_page_says_so_plainly(tmp_path: Path) -> No
         started = time.monotonic()
         refused = httpx.post(f"{base}/api/run", json={"code": "print(1)"})
         assert refused.status_code == 503 and "No code runner is reachable" in refused.json()["detail"]
-        fragment = httpx.post(f"{base}/chapters/fine-tuning/snippets/lora-algebra", data={"code": "print(1)"}, headers={"HX-Request": "true"})
+        fragment = httpx.post(
+            f"{base}/chapters/fine-tuning/snippets/lora-algebra",
+            data={"code": "print(1)"},
+            headers={"HX-Request": "true"},
+        )
         assert fragment.status_code == 503 and "No code runner is reachable" in fragment.text
         without_js = httpx.post(f"{base}/chapters/fine-tuning/snippets/lora-algebra", data={"code": "print(1)"})
         assert without_js.status_code == 503 and "No code runner is reachable" in without_js.text

@@ -29,11 +29,27 @@ def test_detection_finds_the_device_nodes_and_only_the_compute_driver_libraries(
     lib.mkdir()
     for name in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-caps/nvidia-cap1", "null"):
         (dev / name).touch()
-    for name in ("libcuda.so.1", "libcuda.so.550.54", "libnvidia-ptxjitcompiler.so.1", "libnvidia-glcore.so.550.54", "libc.so.6"):
+    for name in (
+        "libcuda.so.1",
+        "libcuda.so.550.54",
+        "libnvidia-ptxjitcompiler.so.1",
+        "libnvidia-glcore.so.550.54",
+        "libc.so.6",
+    ):
         (lib / name).touch()
     host = find_cuda(str(dev), (str(lib),))
-    assert [Path(node).name for node in host.device_nodes] == ["nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-cap1"]
-    assert [Path(path).name for path in host.driver_libraries] == ["libcuda.so.1", "libcuda.so.550.54", "libnvidia-ptxjitcompiler.so.1"]
+    assert [Path(node).name for node in host.device_nodes] == [
+        "nvidia0",
+        "nvidia1",
+        "nvidiactl",
+        "nvidia-uvm",
+        "nvidia-cap1",
+    ]
+    assert [Path(path).name for path in host.driver_libraries] == [
+        "libcuda.so.1",
+        "libcuda.so.550.54",
+        "libnvidia-ptxjitcompiler.so.1",
+    ]
     assert host.missing == ([] if host.cupy else ["CuPy is not installed (pip install cupy-cuda12x)"])
     bare = find_cuda(str(tmp_path / "nothing"), (str(tmp_path / "nothing"),))
     assert not bare.usable and "no /dev/nvidiactl" in bare.describe() and "no libcuda.so" in bare.describe()
@@ -56,10 +72,14 @@ def test_a_gpu_runner_runs_the_chapter_snippets_on_cuda() -> None:
         health = httpx.get(f"{base}/v1/health", headers=auth()).json()
         assert health["devices"] == ["cpu", "cuda"] and health["device"] == "cuda", health
         assert health["cuda"]["level"] == "full"
-        merge = httpx.post(f"{base}/v1/run", json={"code": LORA_ALGEBRA, "device": "cuda"}, headers=auth(), timeout=60).json()
+        merge = httpx.post(
+            f"{base}/v1/run", json={"code": LORA_ALGEBRA, "device": "cuda"}, headers=auth(), timeout=60
+        ).json()
         assert merge["status"] == "ok" and merge["device"] == "cuda", merge
         assert "merged == two-path    : True" in merge["stdout"]
-        rank = httpx.post(f"{base}/v1/run", json={"code": RANK_VS_CAPACITY, "device": "cuda"}, headers=auth(), timeout=60).json()
+        rank = httpx.post(
+            f"{base}/v1/run", json={"code": RANK_VS_CAPACITY, "device": "cuda"}, headers=auth(), timeout=60
+        ).json()
         assert rank["status"] == "ok" and rank["device"] == "cuda", rank
         assert "rank  16: relative Frobenius error 0.0000" in rank["stdout"]
         assert len(rank["figures"]) == 1  # plot_xy of GPU values, drawn on the host
@@ -69,13 +89,18 @@ def test_a_gpu_runner_runs_the_chapter_snippets_on_cuda() -> None:
 
 @needs_gpu
 def test_a_cuda_sandbox_holds_the_gpu_device_nodes_and_nothing_else_of_the_host() -> None:
-    probe = "import os\nprint(sorted(os.listdir('/dev')))\nprint(os.path.exists('/etc'), os.path.exists('/home'), os.getuid())"
+    probe = (
+        "import os\nprint(sorted(os.listdir('/dev')))\n"
+        "print(os.path.exists('/etc'), os.path.exists('/home'), os.getuid())"
+    )
     with runner_service_process(TOKEN, **RUNNER_ENV) as (_, base):
         ran = httpx.post(f"{base}/v1/run", json={"code": probe, "device": "cuda"}, headers=auth(), timeout=60).json()
     assert ran["status"] == "ok", ran
     listing, host = ran["stdout"].splitlines()
-    allowed = {"null", "zero", "full", "random", "urandom", "nvidia-caps"} | {Path(node).name for node in GPU.device_nodes}
-    assert set(eval(listing)) <= allowed  # noqa: S307  (our own probe's printed list)
+    allowed = {"null", "zero", "full", "random", "urandom", "nvidia-caps"} | {
+        Path(node).name for node in GPU.device_nodes
+    }
+    assert set(eval(listing)) <= allowed
     assert host == "False False 65534"
 
 

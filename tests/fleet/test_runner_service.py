@@ -34,7 +34,9 @@ def test_a_runner_service_runs_code_and_reports_its_health(service: str) -> None
     ran = httpx.post(f"{base}/v1/run", json={"code": LORA_ALGEBRA}, headers=auth(), timeout=30).json()
     assert ran["status"] == "ok" and "merged == two-path    : True" in ran["stdout"]
     assert ran["device"] == "cpu"
-    figure = httpx.post(f"{base}/v1/run", json={"code": "plot_xy([0, 1, 2], [0, 1, 4])"}, headers=auth(), timeout=30).json()
+    figure = httpx.post(
+        f"{base}/v1/run", json={"code": "plot_xy([0, 1, 2], [0, 1, 4])"}, headers=auth(), timeout=30
+    ).json()
     assert figure["status"] == "ok" and figure["figures"][0]["mime"] == "image/png"
     error = httpx.post(f"{base}/v1/run", json={"code": "1 / 0"}, headers=auth(), timeout=30).json()
     assert error["status"] == "error" and "ZeroDivisionError" in error["stderr"]
@@ -74,7 +76,9 @@ def test_bad_requests_get_a_4xx_with_a_reason(service: str) -> None:
         answer = httpx.post(f"{base}/v1/run", json=body, headers=auth(), timeout=10)
         assert answer.status_code == status, (body, answer.text)
         assert answer.json()["detail"]
-    too_big = httpx.post(f"{base}/v1/run", content=b"x" * 300_000, headers={**auth(), "content-type": "application/json"})
+    too_big = httpx.post(
+        f"{base}/v1/run", content=b"x" * 300_000, headers={**auth(), "content-type": "application/json"}
+    )
     assert too_big.status_code == 413
 
 
@@ -83,7 +87,9 @@ def test_a_full_runner_answers_429_with_retry_after() -> None:
     with runner_service_process(TOKEN, **env) as (_, base):
 
         def run() -> httpx.Response:
-            return httpx.post(f"{base}/v1/run", json={"code": "import time; time.sleep(1.0)"}, headers=auth(), timeout=20)
+            return httpx.post(
+                f"{base}/v1/run", json={"code": "import time; time.sleep(1.0)"}, headers=auth(), timeout=20
+            )
 
         with concurrent.futures.ThreadPoolExecutor(4) as threads:
             answers = list(threads.map(lambda _: run(), range(4)))
@@ -102,7 +108,14 @@ def test_it_refuses_to_listen_beyond_loopback_without_a_token() -> None:
     done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "without a token" in done.stderr
-    short = subprocess.run(command, cwd=ROOT, env={**environment, "TEXTBOOK_RUNNER_TOKEN": "short"}, capture_output=True, text=True, timeout=30)
+    short = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**environment, "TEXTBOOK_RUNNER_TOKEN": "short"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert short.returncode == 2 and "at least" in short.stderr
 
 

@@ -213,7 +213,12 @@ async def readyz(state: AppState = Depends(app_state)) -> JSONResponse:
             (degraded if lifecycle.database_seen else problems).append(database)
     # Every runner's state too: runner services that do not answer leave the replica ready
     # (it still serves the book; the page says code cannot run), but the operator sees them here.
-    body = {"status": "ready" if not problems else "not ready", "problems": problems, "degraded": degraded, "runner": state.runner.health()}
+    body = {
+        "status": "ready" if not problems else "not ready",
+        "problems": problems,
+        "degraded": degraded,
+        "runner": state.runner.health(),
+    }
     return JSONResponse(body, status_code=200 if not problems else 503)
 
 
