@@ -35,12 +35,16 @@ def _stats(samples: list[float]) -> dict[str, float]:
     return {"n": len(samples), "p50_ms": percentile(samples, 50), "p99_ms": percentile(samples, 99)}
 
 
-async def _one(runner: Any) -> float:
+async def _one(runner: Any, around: list[float] | None = None) -> float:
+    """Milliseconds for one run as the caller sees it; `around` gets the part outside the
+    run itself (caller's time minus the pool's own `elapsed_ms`): the hop, where there is one."""
     started = time.perf_counter()
     result = await runner.run(RunRequest(LORA_ALGEBRA))
     elapsed = (time.perf_counter() - started) * 1000
     if EXPECTED not in result.stdout:
         raise RuntimeError(f"run went wrong: {result}")
+    if around is not None:
+        around.append(elapsed - result.elapsed_ms)
     return elapsed
 
 
@@ -74,10 +78,11 @@ async def _measure(urls: list[str], token: str, samples: int, throughput_runs: i
                 await _one(runner)
                 await asyncio.sleep(0.01)
         latency: dict[str, list[float]] = {name: [] for name in runners}
+        outside: dict[str, list[float]] = {name: [] for name in runners}
         for _ in range(samples):
             for name, runner in runners.items():
                 await asyncio.sleep(0.01)  # separate clicks: the spare is forked again in between
-                latency[name].append(await _one(runner))
+                latency[name].append(await _one(runner, outside[name]))
         throughput = {
             name: {clients: await _throughput(runner, clients, throughput_runs) for clients in (4, 16)}
             for name, runner in runners.items()
@@ -87,12 +92,18 @@ async def _measure(urls: list[str], token: str, samples: int, throughput_runs: i
             await runner.close()
     base = percentile(latency["in-process pool"], 50)
     hop = percentile(latency["one runner service (loopback)"], 50) - base
+    # The same hop measured per run, without the pool's run-to-run variance: the time outside
+    # the pool's own elapsed_ms, remote minus in-process.
+    hop_outside = percentile(outside["one runner service (loopback)"], 50) - percentile(outside["in-process pool"], 50)
     return {
+        "outside_the_run_p50_ms": {name: percentile(values, 50) for name, values in outside.items()},
+        "hop_outside_run_p50_ms": hop_outside,
         "workers_per_pool": WORKERS,
         "latency": {name: _stats(values) for name, values in latency.items()},
         "throughput_runs_per_s": throughput,
         "hop_p50_ms": hop,
-        "hop_within_2ms": hop <= HOP_TARGET_MS,
+        # Judged on the per-run measure: the p50s of two different pools also differ by their own noise.
+        "hop_within_2ms": hop_outside <= HOP_TARGET_MS,
     }
 
 
@@ -122,5 +133,12 @@ def render_remote(results: dict[str, Any]) -> str:
             f"{stats['p50_ms'] - base['p50_ms']:>+13.2f} ms{rate4:>9.1f}/s{rate16:>10.1f}/s{rate16 / base16:>13.2f}x"
         )
     verdict = "PASS" if results["hop_within_2ms"] else "FAIL"
-    lines += ["", f"target: remote hop <= {HOP_TARGET_MS:g} ms at p50: {verdict} ({results['hop_p50_ms']:+.2f} ms)"]
+    outside = results["outside_the_run_p50_ms"]
+    lines += ["", "time outside the run itself (caller's time minus the pool's elapsed_ms), p50:"]
+    lines += [f"  {name:<34}{value:>7.2f} ms" for name, value in outside.items()]
+    lines += [
+        "",
+        f"target: remote hop <= {HOP_TARGET_MS:g} ms at p50: {verdict} ({results['hop_p50_ms']:+.2f} ms between p50s; "
+        f"{results['hop_outside_run_p50_ms']:+.2f} ms measured outside the run)",
+    ]
     return "\n".join(lines)
