@@ -42,6 +42,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_databases: run against the embedded SQLite and a real PostgreSQL")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last. Playwright's sync API keeps an event loop running in the test
+    process's main thread from the first browser test to the end of the session, and
+    `asyncio.run()` in any later test of that process fails ("cannot be called from a
+    running event loop"). Stable sort: every other order is kept; each xdist worker
+    collects the same order."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/"))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_backend" in metafunc.fixturenames:
         both = metafunc.definition.get_closest_marker("both_databases") is not None
