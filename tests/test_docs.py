@@ -45,6 +45,11 @@ def test_the_configuration_table_names_only_real_settings() -> None:
     assert documented_variables() - real == set()
 
 
+def test_every_variable_the_container_image_sets_is_a_documented_setting() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert set(re.findall(r"\b(TEXTBOOK_\w+)=", dockerfile)) - documented_variables() == set()
+
+
 def documented_modules() -> set[str]:
     """Paths in ARCHITECTURE.md's module table. A row's first column names modules
     (`app/runner/sandbox.py`, `linux.py`: the second in the first one's folder); a row for a

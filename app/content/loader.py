@@ -16,13 +16,13 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from app.content.frontmatter import parse_front_matter, split_front_matter
-from app.content.model import Block, Chapter, ChapterLink, DirectiveBlock, Exercise, HtmlBlock, Problem
+from app.content.model import DIRECTIVE_KINDS, Block, Chapter, ChapterLink, DirectiveBlock, Exercise, HtmlBlock, Problem
 from app.content.plugins.directive import SENTINEL, DocumentEnv, render_document
 from app.content.reading import count_words, estimate_reading_minutes
 
 log = logging.getLogger(__name__)
 
-_PLACEHOLDER = re.compile(f"{SENTINEL}(exercise|snippet|instrument):([^{SENTINEL}]*){SENTINEL}")
+_PLACEHOLDER = re.compile(f"{SENTINEL}({'|'.join(DIRECTIVE_KINDS)}):([^{SENTINEL}]*){SENTINEL}")
 CHAPTER_GLOB = "vol*/*.md"
 
 
@@ -33,7 +33,7 @@ def split_blocks(html: str) -> tuple[Block, ...]:
         if match.start() > position:
             blocks.append(HtmlBlock(html[position : match.start()]))
         if match.group(2):  # an invalid directive renders nothing
-            blocks.append(DirectiveBlock(kind=match.group(1), id=match.group(2)))  # type: ignore[arg-type]
+            blocks.append(DirectiveBlock(kind=DIRECTIVE_KINDS[match.group(1)], id=match.group(2)))
         position = match.end()
     if position < len(html):
         blocks.append(HtmlBlock(html[position:]))

@@ -72,6 +72,10 @@ class InstrumentRef:
     line: int
 
 
+DirectiveKind = Literal["exercise", "snippet", "instrument"]
+DIRECTIVE_KINDS: dict[str, DirectiveKind] = {"exercise": "exercise", "snippet": "snippet", "instrument": "instrument"}
+
+
 @dataclass(frozen=True)
 class HtmlBlock:
     html: str
@@ -80,7 +84,7 @@ class HtmlBlock:
 
 @dataclass(frozen=True)
 class DirectiveBlock:
-    kind: Literal["exercise", "snippet", "instrument"]
+    kind: DirectiveKind
     id: str
 
 

@@ -55,7 +55,6 @@ _EMPTY_FLAGS = linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOE
 class Stage:
     root: str  # read-only tree that run processes pivot into
     mounts: tuple[str, ...]  # host paths bind-mounted (read-only) at the same place
-    links: tuple[str, ...]  # host symlinks recreated (e.g. /lib -> usr/lib)
     scratch: str = SCRATCH  # where each run's private tmpfs goes (also its cwd and $HOME)
 
 
@@ -160,7 +159,7 @@ def prepare_stage(
     finally:
         for handle in [*sources.values(), *devices.values(), *extra.values()]:
             os.close(handle)
-    return Stage(root=root, mounts=tuple(paths), links=tuple(links), scratch=scratch)
+    return Stage(root=root, mounts=tuple(paths), scratch=scratch)
 
 
 def _within(path: str, directory: str) -> bool:

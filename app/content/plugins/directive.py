@@ -12,13 +12,14 @@ The fence is the one syntax for all directives (see content/README.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import Any, TypedDict, cast
 
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
 
 SENTINEL = "\x00"
 
@@ -76,6 +77,19 @@ def mark_directive(token: Token, kind: str, directive_id: str) -> None:
 def placeholder(kind: str, directive_id: str) -> str:
     """The loader splits rendered HTML on these to interleave per-request templates."""
     return f"{SENTINEL}{kind}:{directive_id}{SENTINEL}"
+
+
+def render_placeholder(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: DocumentEnv) -> str:
+    """A directive token renders as its placeholder (its type is its kind; see `mark_directive`)."""
+    token = tokens[idx]
+    return placeholder(token.type, token.meta.get("id", ""))
+
+
+def register_directive(md: MarkdownIt, kind: str, collect: Callable[[StateCore], None]) -> None:
+    """A directive plugin's one rule and one render: `collect` claims the fences after block
+    parsing and marks them as `kind` tokens, which render as placeholders."""
+    md.core.ruler.after("block", f"collect_{kind}s", collect)
+    md.add_render_rule(kind, render_placeholder)
 
 
 def parse_yaml_body(token: Token, env: DocumentEnv, kind: str) -> dict[str, Any] | None:

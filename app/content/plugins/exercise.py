@@ -20,13 +20,11 @@ placeholder: the page fills it per learner (last answer, verdict).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from markdown_it.utils import OptionsDict
 
 from app.content.model import Exercise
 from app.content.plugins.directive import (
@@ -36,7 +34,7 @@ from app.content.plugins.directive import (
     document_env,
     mark_directive,
     parse_yaml_body,
-    placeholder,
+    register_directive,
     render_nested,
     report,
     require_id,
@@ -109,10 +107,5 @@ def _build(md: MarkdownIt, data: dict[str, Any], token: Token, env: DocumentEnv)
     )
 
 
-def render_exercise(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: DocumentEnv) -> str:
-    return placeholder("exercise", tokens[idx].meta.get("id", ""))
-
-
 def exercise_plugin(md: MarkdownIt) -> None:
-    md.core.ruler.after("block", "collect_exercises", collect_exercises)
-    md.add_render_rule("exercise", render_exercise)
+    register_directive(md, "exercise", collect_exercises)

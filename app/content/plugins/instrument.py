@@ -15,13 +15,12 @@ that instrument's own validator. Instruments are numbered "INSTRUMENT 6.1", ...
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from markdown_it.utils import OptionsDict
 
 from app.content.model import InstrumentRef
 from app.content.plugins.directive import (
@@ -31,7 +30,7 @@ from app.content.plugins.directive import (
     document_env,
     mark_directive,
     parse_yaml_body,
-    placeholder,
+    register_directive,
     render_nested,
     report,
     require_text,
@@ -102,10 +101,5 @@ def _build(
     )
 
 
-def render_instrument(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: DocumentEnv) -> str:
-    return placeholder("instrument", tokens[idx].meta.get("id", ""))
-
-
 def instrument_plugin(md: MarkdownIt, catalog: InstrumentCatalog) -> None:
-    md.core.ruler.after("block", "collect_instruments", _collector(catalog))
-    md.add_render_rule("instrument", render_instrument)
+    register_directive(md, "instrument", _collector(catalog))

@@ -16,22 +16,16 @@ figures the run must produce).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
-from markdown_it.utils import OptionsDict
 
 from app.content.model import Snippet
 from app.content.plugins.directive import (
-    DocumentEnv,
     absolute_line,
     claim_fences,
     document_env,
     mark_directive,
-    placeholder,
+    register_directive,
     report,
     require_id,
 )
@@ -88,10 +82,5 @@ def collect_snippets(state: StateCore) -> None:
         )
 
 
-def render_snippet(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: DocumentEnv) -> str:
-    return placeholder("snippet", tokens[idx].meta.get("id", ""))
-
-
 def runnable_plugin(md: MarkdownIt) -> None:
-    md.core.ruler.after("block", "collect_snippets", collect_snippets)
-    md.add_render_rule("snippet", render_snippet)
+    register_directive(md, "snippet", collect_snippets)
