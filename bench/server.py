@@ -54,13 +54,7 @@ def server_process(
             time.sleep(0.1)
         yield process, base
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
 
 
 @contextmanager

@@ -1,10 +1,15 @@
-"""What route handlers look up before they start: the chapter a URL names."""
+"""What route handlers look up before they start: the chapter a URL names, and the
+exercise, snippet or instrument in it; each missing one is a 404 that says what is missing."""
 
 from __future__ import annotations
 
-from app.content.model import Chapter
+from typing import TypeVar
+
+from app.content.model import Chapter, Exercise, InstrumentRef, Snippet
 from app.errors import NotFound
 from app.web.state import AppState
+
+Part = TypeVar("Part")
 
 
 def find_chapter(state: AppState, slug: str) -> Chapter:
@@ -13,3 +18,21 @@ def find_chapter(state: AppState, slug: str) -> Chapter:
     if chapter is None:
         raise NotFound(f"There is no chapter called “{slug}”. The index lists the chapters that exist.")
     return chapter
+
+
+def find_exercise(chapter: Chapter, exercise_id: str) -> Exercise:
+    return _present(chapter.exercise(exercise_id), chapter, "exercise", exercise_id)
+
+
+def find_snippet(chapter: Chapter, snippet_id: str) -> Snippet:
+    return _present(chapter.snippet(snippet_id), chapter, "snippet", snippet_id)
+
+
+def find_instrument(chapter: Chapter, instrument_id: str) -> InstrumentRef:
+    return _present(chapter.instrument(instrument_id), chapter, "instrument", instrument_id)
+
+
+def _present(part: Part | None, chapter: Chapter, kind: str, part_id: str) -> Part:
+    if part is None:
+        raise NotFound(f"Chapter “{chapter.title}” has no {kind} “{part_id}”.")
+    return part

@@ -20,7 +20,7 @@ from app.exercises.grading import Grade, grade_answer
 from app.exercises.progress import ExerciseState, state_after_grade
 from app.storage import StoreUnavailable
 from app.web.chapter_page import chapter_context, saved_records
-from app.web.dependencies import find_chapter
+from app.web.dependencies import find_chapter, find_exercise
 from app.web.errors import api_errors
 from app.web.forms import Text, read_form
 from app.web.htmx import is_htmx, render
@@ -38,13 +38,6 @@ class CheckResponse(BaseModel):
     verdict: str = Field(description="correct, incorrect or unreadable")
     feedback: str
     solution_html: str | None = Field(description="The worked solution, once the answer is correct")
-
-
-def find_exercise(chapter: Chapter, exercise_id: str) -> Exercise:
-    exercise = chapter.exercise(exercise_id)
-    if exercise is None:
-        raise NotFound(f"Chapter “{chapter.title}” has no exercise “{exercise_id}”.")
-    return exercise
 
 
 async def check_answer(state: AppState, learner_id: str, exercise: Exercise, answer: str) -> Grade:

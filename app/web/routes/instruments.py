@@ -12,22 +12,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from app.content.model import InstrumentRef
-from app.errors import BadInput, NotFound
+from app.errors import BadInput
 from app.web.chapter_page import chapter_context
-from app.web.dependencies import find_chapter
+from app.web.dependencies import find_chapter, find_instrument
 from app.web.htmx import is_htmx, render
 from app.web.instrument_views import compute_view, drawn, fields_for, state_query
 from app.web.state import AppState, app_state
 
 router = APIRouter()
-
-
-def find_instrument(chapter: Any, instrument_id: str) -> InstrumentRef:
-    instrument = chapter.instrument(instrument_id)
-    if instrument is None:
-        raise NotFound(f"Chapter “{chapter.title}” has no instrument “{instrument_id}”.")
-    return instrument
 
 
 @router.get("/chapters/{slug}/instruments/{instrument_id}", response_class=HTMLResponse, include_in_schema=False)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.errors import BadInput, NotFound, PayloadTooLarge, TextbookError
+from app.errors import BadInput, PayloadTooLarge, TextbookError
 from app.fleet.code_runner import DEVICE_NAMES
 from app.runner.protocol import RunnerLimits, RunRequest, RunResult
 from app.web.chapter_page import chapter_context
-from app.web.dependencies import find_chapter
+from app.web.dependencies import find_chapter, find_snippet
 from app.web.errors import api_errors
 from app.web.forms import Text, read_form
 from app.web.htmx import is_htmx, render
@@ -72,9 +72,7 @@ async def execute(state: AppState, code: str, device: str = "cpu") -> RunResult:
 @router.post("/chapters/{slug}/snippets/{snippet_id}", response_class=HTMLResponse, include_in_schema=False)
 async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppState = Depends(app_state)) -> Response:
     chapter = find_chapter(state, slug)
-    snippet = chapter.snippet(snippet_id)
-    if snippet is None:
-        raise NotFound(f"Chapter “{chapter.title}” has no snippet “{snippet_id}”.")
+    snippet = find_snippet(chapter, snippet_id)
     form = await read_form(request, max_bytes=4 * state.runner.limits.max_code_bytes)
     code = form.get("code", snippet.code).replace("\r\n", "\n")
     device = form.get("device", "cpu")
