@@ -7,8 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+from fastapi import FastAPI, Request
+from starlette_compress import CompressMiddleware
 
 from app import __version__
 from app.config import Settings
@@ -25,13 +25,16 @@ from app.lifecycle import Lifecycle
 from app.runner.pool import RunnerPool
 from app.schema import check_schema
 from app.storage import ProgressStore
+from app.web.conditional import HtmlValidators
 from app.web.errors import install_error_handlers
 from app.web.instrument_views import drawn, initial_view
 from app.web.learner import LearnerCookie
 from app.web.request_log import RequestLog
-from app.web.routes import api, exercises, instruments, instruments_api, pages, runner
+from app.web.routes import api, docs, exercises, instruments, instruments_api, pages, runner
+from app.web.routes.pages import PYGMENTS_CSS_URL
 from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.state import AppState
+from app.web.static_files import REQUIRED_ASSETS, AssetDigests, HashedStaticFiles
 from app.web.templating import build_templates
 
 log = logging.getLogger("textbook")
@@ -91,6 +94,12 @@ def build_code_runner(settings: Settings) -> CodeRunner:
     return build_local_runner(settings)
 
 
+def canonical_url(settings: Settings, request: Request) -> str:
+    """This page's URL without its query (shared instrument settings are the same page)."""
+    base = settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
+    return base + request.url.path
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if not settings.uses_embedded_database and not settings.secret_key:
@@ -103,16 +112,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = open_store(settings)
     code_runner = build_code_runner(settings)
     charts = ChartRenderer()
+    assets = AssetDigests(settings.static_dir)
+    missing_assets = assets.missing(REQUIRED_ASSETS)
+    templates = build_templates(settings.templates_dir, code_runner.limits)
+    templates.globals.update(
+        static_url=assets.url,
+        pygments_css_url=PYGMENTS_CSS_URL,
+        canonical_url=lambda request: canonical_url(settings, request),
+    )
     state = AppState(
         settings=settings,
         library=library,
-        templates=build_templates(settings.templates_dir, code_runner.limits),
+        templates=templates,
         store=store,
         learners=LearnerCookie(settings.resolved_secret_key(), settings.cookie_secure),
         runner=code_runner,
         charts=charts,
         version=__version__,
         lifecycle=Lifecycle(),
+        assets=assets,
+        missing_assets=missing_assets,
     )
 
     @asynccontextmanager
@@ -120,6 +139,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         charts.start()
         await code_runner.start()
         log.info("runner: %s", code_runner.health())
+        if missing_assets:
+            log.error(
+                "front-end assets missing from %s: %s; pages will load without them "
+                "(run ./dev setup, e.g. ./dev check, to fetch them)",
+                settings.static_dir / "vendor",
+                ", ".join(missing_assets),
+            )
         # Render every chapter and draw (and keep) its instruments' first charts before the
         # first request, so a class opening the chapter at once finds them ready.
         for chapter in library.chapters():
@@ -146,16 +172,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="An interactive machine-learning textbook that runs its own numbers.",
         lifespan=lifespan,
+        docs_url=None,  # /docs is routes/docs.py: self-hosted Swagger UI under the site's CSP
+        redoc_url=None,
     )
     app.state.textbook = state
     install_error_handlers(app)
+    # Outermost last: security headers on everything, then compression of what the
+    # validators (ETag / 304 on HTML) and the body cap let through.
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(HtmlValidators)
+    app.add_middleware(CompressMiddleware, zstd=False, brotli_quality=5, gzip_level=6)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog, enabled=settings.access_log)  # outermost: logs every answer, errors included
-    app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+    app.mount("/static", HashedStaticFiles(assets), name="static")
     for module in (pages, exercises, instruments):
         app.include_router(module.router)
     app.include_router(instruments_api.router_for(CATALOG))
-    for module in (runner, api):
+    for module in (runner, api, docs):
         app.include_router(module.router)
     return app

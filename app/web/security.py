@@ -1,7 +1,8 @@
 """Security headers on every response, and a cap on request bodies.
 
 The policy allows no inline script (`script-src 'self'`): htmx is configured by a
-<meta> tag and our own JS is a file. Inline *styles* are allowed because
+<meta> tag and our own JS is a file. /docs too: its Swagger UI is served from
+static/vendor/ and started by static/js/swagger-init.js (routes/docs.py). Inline *styles* are allowed because
 matplotlib's SVG charts carry a <style> element and the LoRA meter sets a width.
 """
 
@@ -34,9 +35,6 @@ HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
 
-# FastAPI's interactive docs load Swagger UI / ReDoc scripts from a CDN.
-DOCS_PATHS = ("/docs", "/redoc")
-
 MAX_BODY_BYTES = 256 * 1024
 
 
@@ -48,7 +46,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_docs = scope["path"].startswith(DOCS_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -57,7 +54,7 @@ class SecurityHeaders:
                 for name, value in HEADERS:
                     if name not in present:
                         headers.append((name, value))
-                if not is_docs and b"content-security-policy" not in present:
+                if b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
                 message = {**message, "headers": headers}
             await send(message)

@@ -13,6 +13,7 @@ from app.content.loader import ChapterLibrary
 from app.instruments.chart_renderer import ChartRenderer
 from app.lifecycle import Lifecycle
 from app.web.learner import LearnerCookie
+from app.web.static_files import AssetDigests
 
 if TYPE_CHECKING:
     from app.fleet.code_runner import CodeRunner
@@ -30,6 +31,8 @@ class AppState:
     charts: ChartRenderer
     version: str
     lifecycle: Lifecycle
+    assets: AssetDigests
+    missing_assets: list[str]
 
 
 async def app_state(request: Request) -> AppState:

@@ -170,6 +170,8 @@ async def healthz(state: AppState = Depends(app_state)) -> JSONResponse:
                 "backend": "sqlite" if state.store.is_sqlite else state.store.engine.dialect.name,
             },
             "runner": runner,
+            # Like the runner: reported, not unhealthy (every page also works without JavaScript).
+            "assets": {"ok": not state.missing_assets, "missing": state.missing_assets},
         },
     }
     return JSONResponse(body, status_code=200 if ok else 503)

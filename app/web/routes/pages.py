@@ -14,6 +14,7 @@ from app.web.dependencies import find_chapter
 from app.web.htmx import render
 from app.web.instrument_views import view_from_pairs
 from app.web.state import AppState, app_state
+from app.web.static_files import IMMUTABLE, content_digest, hashed_name
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,9 +63,16 @@ async def reset_progress(
     return RedirectResponse(target, status_code=303)
 
 
-@router.get("/assets/pygments.css")
-async def highlight_css() -> PlainTextResponse:
-    return PlainTextResponse(_PYGMENTS_CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
-
-
 _PYGMENTS_CSS = pygments_css()
+# The stylesheet is generated, so its hashed URL is fixed for the life of the process.
+PYGMENTS_CSS_URL = f"/assets/{hashed_name('pygments.css', content_digest(_PYGMENTS_CSS.encode()))}"
+
+
+@router.get(PYGMENTS_CSS_URL)
+async def highlight_css() -> PlainTextResponse:
+    return PlainTextResponse(_PYGMENTS_CSS, media_type="text/css", headers={"Cache-Control": IMMUTABLE})
+
+
+@router.get("/assets/pygments.css")
+async def highlight_css_unhashed() -> PlainTextResponse:
+    return PlainTextResponse(_PYGMENTS_CSS, media_type="text/css", headers={"Cache-Control": "no-cache"})
