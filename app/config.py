@@ -57,7 +57,10 @@ class Settings(BaseSettings):
         default=None, description="signs the learner cookie; default: generated once into data_dir"
     )
     cookie_secure: bool = False
-    public_url: str | None = Field(default=None, description="the site's public origin for canonical links, e.g. https://book.example.org; default: the request's")
+    public_url: str | None = Field(
+        default=None,
+        description="the public origin for canonical links (e.g. https://book.example.org); default: the request's",
+    )
 
     runner_workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     runner_queue: int = 32

@@ -31,12 +31,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.server import free_port, running_server  # noqa: E402
+from bench.server import free_port, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "bench" / "lighthouse" / "node_modules" / "lighthouse" / "cli" / "index.js"
 CHROMIUM = "/usr/bin/chromium"
-CHROME_FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --no-first-run"
+CHROME_FLAGS = (
+    "--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --no-first-run"
+)
 PAGES = {"index": "/", "chapter": "/chapters/fine-tuning"}
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 AUDITS = ("uses-text-compression", "uses-long-cache-ttl")
@@ -47,8 +49,12 @@ LINK = re.compile(r'(?:href|src)="(/(?:static|assets)/[^"]+)"')
 def audit(url: str, preset: str, out_dir: Path) -> dict[str, float | None]:
     report = out_dir / f"lh-{time.monotonic_ns()}.json"
     command = [
-        "node", str(LIGHTHOUSE), url,
-        "--output=json", f"--output-path={report}", "--quiet",
+        "node",
+        str(LIGHTHOUSE),
+        url,
+        "--output=json",
+        f"--output-path={report}",
+        "--quiet",
         f"--chrome-flags={CHROME_FLAGS}",
         f"--only-categories={','.join(CATEGORIES)}",
         "--max-wait-for-load=60000",
@@ -61,8 +67,11 @@ def audit(url: str, preset: str, out_dir: Path) -> dict[str, float | None]:
     for name in AUDITS:
         scores[name] = data["audits"][name]["score"]
     scores["failed-audits"] = [  # type: ignore[assignment]
-        key for key, value in data["audits"].items()
-        if value.get("score") is not None and value["score"] < 0.9 and value.get("scoreDisplayMode") in ("binary", "numeric", "metricSavings")
+        key
+        for key, value in data["audits"].items()
+        if value.get("score") is not None
+        and value["score"] < 0.9
+        and value.get("scoreDisplayMode") in ("binary", "numeric", "metricSavings")
     ]
     return scores
 
@@ -94,7 +103,10 @@ def main() -> int:
     if not LIGHTHOUSE.exists():
         print("Lighthouse is missing: npm ci --prefix bench/lighthouse", file=sys.stderr)
         return 2
-    print(f"load average {os.getloadavg()}, preset {args.preset}, {args.runs} runs per page (baseline {args.baseline_runs})")
+    print(
+        f"load average {os.getloadavg()}, preset {args.preset}, "
+        f"{args.runs} runs per page (baseline {args.baseline_runs})"
+    )
     results: dict[tuple[str, str], dict[str, float]] = {}
     failures: dict[tuple[str, str], set[str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,11 +119,23 @@ def main() -> int:
                 failures[("app", page)] = {name for run in runs for name in run["failed-audits"]}
             snapshot(base, tmp_path / "static-copy")
         port = free_port()
-        static = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path / "static-copy", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        static = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            cwd=tmp_path / "static-copy",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             time.sleep(1)
             for page, path in PAGES.items():
-                runs = [audit(f"http://127.0.0.1:{port}{path}/" if path != "/" else f"http://127.0.0.1:{port}/", args.preset, tmp_path) for _ in range(args.baseline_runs)]
+                runs = [
+                    audit(
+                        f"http://127.0.0.1:{port}{path}/" if path != "/" else f"http://127.0.0.1:{port}/",
+                        args.preset,
+                        tmp_path,
+                    )
+                    for _ in range(args.baseline_runs)
+                ]
                 results[("baseline", page)] = medians(runs)
         finally:
             static.terminate()
@@ -126,7 +150,10 @@ def main() -> int:
     for (server, page), names in failures.items():
         if names:
             print(f"{server} {page}: audits under 0.9 in some run: {', '.join(sorted(names))}")
-    print(f"\n{'PASS' if ok else 'FAIL'}: every category >= {TARGET} and text compression + cache policy passing on the app")
+    print(
+        f"\n{'PASS' if ok else 'FAIL'}: every category >= {TARGET} "
+        "and text compression + cache policy passing on the app"
+    )
     return 0 if ok else 1
 
 

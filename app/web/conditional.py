@@ -48,7 +48,11 @@ class HtmlValidators:
             nonlocal start
             if message["type"] == "http.response.start":
                 headers = Headers(raw=message.get("headers", []))
-                is_page = message["status"] == 200 and headers.get("content-type", "").startswith("text/html") and "etag" not in headers
+                is_page = (
+                    message["status"] == 200
+                    and headers.get("content-type", "").startswith("text/html")
+                    and "etag" not in headers
+                )
                 if not is_page:
                     await send(message)
                     return

@@ -37,7 +37,7 @@ def content_digest(data: bytes) -> str:
 
 
 def hashed_name(path: str, digest: str) -> str:
-    """"css/textbook.css" + digest -> "css/textbook.<digest>.css"."""
+    """ "css/textbook.css" + digest -> "css/textbook.<digest>.css"."""
     stem, dot, suffix = path.rpartition(".")
     if not dot or "/" in suffix:
         return f"{path}.{digest}"

@@ -56,12 +56,17 @@ def free_port() -> int:
 def run_flags() -> list[str]:
     """The hardening flags README's "Running the container image" section documents (host networking only)."""
     return [
-        "--network", "host",
-        "--cap-drop", "ALL",
-        "--security-opt", "no-new-privileges",
-        "--security-opt", f"seccomp={SECCOMP_PROFILE}",
+        "--network",
+        "host",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--security-opt",
+        f"seccomp={SECCOMP_PROFILE}",
         "--read-only",
-        "--tmpfs", "/tmp",
+        "--tmpfs",
+        "/tmp",
     ]
 
 
@@ -75,15 +80,19 @@ def wait_healthy(container: str, timeout_s: float = 180) -> None:
     while time.monotonic() < deadline:
         state = inspect(container)["State"]
         if not state["Running"]:
-            raise AssertionError(f"container stopped (exit {state['ExitCode']}):\n{docker('logs', container, check=False).stderr[-3000:]}")
+            logs = docker("logs", container, check=False).stderr[-3000:]
+            raise AssertionError(f"container stopped (exit {state['ExitCode']}):\n{logs}")
         status = state.get("Health", {}).get("Status", "none")
         if status == "healthy":
             return
         time.sleep(1)
-    raise AssertionError(f"not healthy within {timeout_s} s (last status {status}):\n{docker('logs', container, check=False).stderr[-3000:]}")
+    logs = docker("logs", container, check=False).stderr[-3000:]
+    raise AssertionError(f"not healthy within {timeout_s} s (last status {status}):\n{logs}")
 
 
-def http(method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+def http(
+    method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 30
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

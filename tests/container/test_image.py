@@ -17,7 +17,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.container.docker_support import IMAGE, build_image, docker, engine_or_skip_reason, free_port, http, inspect, run_flags, stop_engine_if_started, wait_healthy
+from tests.container.docker_support import (
+    IMAGE,
+    build_image,
+    docker,
+    engine_or_skip_reason,
+    free_port,
+    http,
+    inspect,
+    run_flags,
+    stop_engine_if_started,
+    wait_healthy,
+)
 
 # One worker owns the whole module (one build, one container) under `pytest -n 2 --dist loadgroup`.
 pytestmark = [pytest.mark.container, pytest.mark.xdist_group("container")]
@@ -46,10 +57,19 @@ def container(image: str) -> Iterator[dict]:
     port = free_port()
     docker("volume", "create", volume)
     docker(
-        "run", "--detach", "--name", name, *run_flags(),
-        "--env", f"TEXTBOOK_PORT={port}", "--env", "TEXTBOOK_HOST=127.0.0.1",
-        "--volume", f"{volume}:/var/lib/textbook",
-        "--stop-timeout", str(STOP_GRACE_S),
+        "run",
+        "--detach",
+        "--name",
+        name,
+        *run_flags(),
+        "--env",
+        f"TEXTBOOK_PORT={port}",
+        "--env",
+        "TEXTBOOK_HOST=127.0.0.1",
+        "--volume",
+        f"{volume}:/var/lib/textbook",
+        "--stop-timeout",
+        str(STOP_GRACE_S),
         image,
     )
     try:
@@ -69,7 +89,9 @@ def test_health_reports_full_sandbox_isolation(container: dict) -> None:
 
 
 def test_server_runs_as_the_unprivileged_user(container: dict) -> None:
-    uid = docker("exec", container["name"], "python3", "-c", "import os; print(os.stat('/proc/1').st_uid, os.getuid())").stdout.split()
+    uid = docker(
+        "exec", container["name"], "python3", "-c", "import os; print(os.stat('/proc/1').st_uid, os.getuid())"
+    ).stdout.split()
     assert uid == ["10001", "10001"]
     caps = docker("exec", container["name"], "grep", "^CapEff", "/proc/1/status").stdout.split()[1]
     assert int(caps, 16) == 0, f"the server holds capabilities {caps}"
@@ -81,7 +103,12 @@ def test_snippet_runs_with_output_and_figure(container: dict) -> None:
         "x = np.arange(4)\nprint('sum', int(x.sum()))\n"
         "plt.plot(x, x ** 2)\nplt.show()\n"
     )
-    status, _, body = http("POST", container["base"] + "/api/run", data=json.dumps({"code": code}).encode(), headers={"content-type": "application/json"})
+    status, _, body = http(
+        "POST",
+        container["base"] + "/api/run",
+        data=json.dumps({"code": code}).encode(),
+        headers={"content-type": "application/json"},
+    )
     result = json.loads(body)
     assert status == 200, result
     assert result["status"] == "ok", result
@@ -92,7 +119,12 @@ def test_snippet_runs_with_output_and_figure(container: dict) -> None:
 def test_answer_survives_a_restart_and_the_server_stops_cleanly(container: dict) -> None:
     base, name = container["base"], container["name"]
     form = urllib.parse.urlencode({"answer": "16"}).encode()
-    status, headers, body = http("POST", f"{base}/chapters/{SLUG}/exercises/{EXERCISE}", data=form, headers={"content-type": "application/x-www-form-urlencoded"})
+    status, headers, body = http(
+        "POST",
+        f"{base}/chapters/{SLUG}/exercises/{EXERCISE}",
+        data=form,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200, body[-2000:]
     cookie = headers["set-cookie"].split(";", 1)[0]
     answered = re.compile(rf'id="ex-{EXERCISE}-answer"[^>]*value="16"', re.S)

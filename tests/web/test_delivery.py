@@ -25,8 +25,8 @@ def page_assets(client: TestClient, path: str) -> list[str]:
     return ASSET_LINK.findall(client.get(path).text)
 
 
-@pytest.mark.parametrize("encoding, decode", [("br", brotli.decompress), ("gzip", gzip.decompress)])
-def test_pages_and_assets_are_compressed_when_accepted(client: TestClient, encoding: str, decode) -> None:
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_pages_and_assets_are_compressed_when_accepted(client: TestClient, encoding: str) -> None:
     for url in ["/chapters/fine-tuning", "/api/chapters/fine-tuning", *page_assets(client, "/chapters/fine-tuning")]:
         if url.endswith(".svg") or url.endswith(".png"):
             continue
@@ -46,6 +46,14 @@ def test_brotli_bytes_decode_to_the_page(client: TestClient) -> None:
     plain = client.get("/chapters/fine-tuning", headers={"accept-encoding": "identity"}).content
     assert len(raw) < len(plain) / 3
     assert brotli.decompress(raw) == plain
+
+
+def test_gzip_bytes_decode_to_the_page(client: TestClient) -> None:
+    with client.stream("GET", "/chapters/fine-tuning", headers={"accept-encoding": "gzip"}) as response:
+        raw = b"".join(response.iter_raw())
+    plain = client.get("/chapters/fine-tuning", headers={"accept-encoding": "identity"}).content
+    assert len(raw) < len(plain) / 3
+    assert gzip.decompress(raw) == plain
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -134,7 +142,10 @@ def test_the_chapter_description_is_its_lede(client: TestClient) -> None:
 def test_canonical_links_use_the_public_url(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path, public_url="https://book.example.org/"))
     with TestClient(app) as client:
-        assert '<link rel="canonical" href="https://book.example.org/chapters/fine-tuning">' in client.get("/chapters/fine-tuning").text
+        assert (
+            '<link rel="canonical" href="https://book.example.org/chapters/fine-tuning">'
+            in client.get("/chapters/fine-tuning").text
+        )
 
 
 def test_docs_are_self_hosted_under_the_site_csp(client: TestClient) -> None:
