@@ -7,6 +7,11 @@ Runs the chapter's LoRA-algebra snippet
   * (b) with exec() in this already-warm process (no isolation at all);
 and measures pool throughput with 1, 4 and 16 concurrent clients.
 
+It also measures what the seccomp allow list costs: the same snippet, alternating
+between the pool above and a second pool whose template process builds the filter
+in tracing mode (everything allowed except `NEVER_ALLOWED`: the deny list the
+runner had before the allow list), p50 against p50.
+
 It prints medians, p90s and ratios; absolute numbers depend on the machine, so the
 claims are the ratios. `measure()` returns everything as a dict for reuse (e.g. by
 an HTTP-level benchmark).
@@ -25,6 +30,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -77,6 +83,39 @@ async def _pool_throughput(pool: RunnerPool, clients: int, runs: int) -> float:
     return runs / (time.perf_counter() - started)
 
 
+def _deny_list_python(directory: str) -> str:
+    """A `python` for RunnerPool whose template process builds the deny-list filter (tracing mode)."""
+    from app.runner.seccomp_policy import TRACING_VARIABLE
+
+    wrapper = Path(directory) / "python-deny-list"
+    wrapper.write_text(f'#!/bin/sh\nexport {TRACING_VARIABLE}=1\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+async def _measure_filter_cost(samples: int) -> dict[str, Any]:
+    """Allow list vs deny list, runs alternating between the two pools (paced like clicks)."""
+    with tempfile.TemporaryDirectory() as directory:
+        allow = RunnerPool(RunnerLimits(), concurrency=1, queue_size=4)
+        deny = RunnerPool(RunnerLimits(), concurrency=1, queue_size=4, python=_deny_list_python(directory))
+        async with allow, deny:
+            for pool in (allow, deny):
+                if not pool.isolation.can_run:
+                    raise SystemExit(f"no sandbox here: {pool.isolation.details}")
+            await _pool_latency(allow, 3, PACED_GAP_S)
+            await _pool_latency(deny, 3, PACED_GAP_S)
+            timings: dict[str, list[float]] = {"allow_list": [], "deny_list": []}
+            for _ in range(samples):
+                timings["allow_list"] += await _pool_latency(allow, 1, PACED_GAP_S)
+                timings["deny_list"] += await _pool_latency(deny, 1, PACED_GAP_S)
+            seccomp = [line for line in allow.isolation.details if line.startswith("seccomp")]
+    summary: dict[str, Any] = {name: summarize(values) for name, values in timings.items()}
+    summary["allow_list_cost_p50_ms"] = summary["allow_list"]["p50_ms"] - summary["deny_list"]["p50_ms"]
+    summary["ratio_p50"] = summary["allow_list"]["p50_ms"] / summary["deny_list"]["p50_ms"]
+    summary["seccomp"] = seccomp[0] if seccomp else ""
+    return summary
+
+
 async def _measure_pool(samples: int, throughput_runs: int) -> dict[str, Any]:
     async with RunnerPool(RunnerLimits(), queue_size=64) as pool:
         if not pool.isolation.can_run:
@@ -126,6 +165,7 @@ def _measure_warm_exec(samples: int) -> dict[str, float]:
 def measure(samples: int = 40, subprocess_samples: int = 15, throughput_runs: int = 64) -> dict[str, Any]:
     """Run every measurement once; returns medians, p90s, throughput and the target checks."""
     pool = asyncio.run(_measure_pool(samples, throughput_runs))
+    pool["filter"] = asyncio.run(_measure_filter_cost(samples))
     cold = _measure_subprocess(subprocess_samples)
     warm = _measure_warm_exec(samples)
     checks = {}
@@ -143,6 +183,7 @@ def measure(samples: int = 40, subprocess_samples: int = 15, throughput_runs: in
         "subprocess": cold,
         "warm_exec": warm,
         "checks": checks,
+        "filter_check": {"within_0_5ms": pool["filter"]["allow_list_cost_p50_ms"] <= 0.5},
     }
 
 
@@ -173,6 +214,18 @@ def render(results: dict[str, Any]) -> str:
     lines += ["", f"{'throughput (pool)':<36}{'runs/s':>10}{'vs 1 client':>14}"]
     for clients, rate in pool["throughput_runs_per_s"].items():
         lines.append(f"{f'{clients} concurrent client(s)':<36}{rate:>10.1f}{rate / base:>13.2f}x")
+    cost = pool["filter"]
+    lines += [
+        "",
+        f"{'seccomp filter (alternating runs)':<36}{'n':>4}{'p50 ms':>10}{'p90 ms':>10}",
+        f"{'allow list (this runner)':<36}{cost['allow_list']['n']:>4}{cost['allow_list']['p50_ms']:>10.2f}"
+        f"{cost['allow_list']['p90_ms']:>10.2f}",
+        f"{'deny list (before)':<36}{cost['deny_list']['n']:>4}{cost['deny_list']['p50_ms']:>10.2f}"
+        f"{cost['deny_list']['p90_ms']:>10.2f}",
+        f"allow list: {cost['seccomp']}",
+        f"target: the allow list costs <= 0.5 ms p50: {'PASS' if results['filter_check']['within_0_5ms'] else 'FAIL'} "
+        f"({cost['allow_list_cost_p50_ms']:+.2f} ms, ratio {cost['ratio_p50']:.3f})",
+    ]
     lines.append("")
     for mode, check in checks.items():
         lines.append(

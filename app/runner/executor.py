@@ -259,6 +259,21 @@ def prepare_interpreter(hidden_package: str) -> None:
     for name in list(sys.modules):
         if name == hidden_package or name.startswith(hidden_package + "."):
             del sys.modules[name]
+    forget_editable_install()
+
+
+def forget_editable_install() -> None:
+    """Drop the finder an editable install (`pip install -e`) adds: it maps our package to the project."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not _is_editable_finder(finder)]
+    sys.path_hooks[:] = [hook for hook in sys.path_hooks if not _is_editable_finder(hook)]
+    for name in [name for name in sys.modules if name.startswith("__editable__")]:
+        del sys.modules[name]
+    sys.path_importer_cache.clear()
+
+
+def _is_editable_finder(finder: object) -> bool:
+    module = getattr(finder, "__module__", "") or getattr(type(finder), "__module__", "")
+    return str(module).startswith("__editable__")
 
 
 def _cap(text: str, limit: int) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import sandbox
 from .protocol import IsolationReport, RunnerLimits
-from .seccomp_policy import DENIED_SYSCALLS
+from .seccomp_policy import NEVER_ALLOWED, allowed_names
 
 
 def problems_in(facts: dict[str, Any]) -> list[str]:
@@ -32,21 +32,27 @@ def problems_in(facts: dict[str, Any]) -> list[str]:
     return problems
 
 
-def full_report(limits: RunnerLimits, stage: sandbox.Stage, drop_to: int | None, unknown: list[str]) -> IsolationReport:
+def full_report(
+    limits: RunnerLimits, stage: sandbox.Stage, drop_to: int | None, unknown: list[str], *, allow_list: bool = True
+) -> IsolationReport:
     who = "uid 65534 (nobody) on the host" if drop_to is not None else f"the server's own uid {os.geteuid()}"
     details = [
         f"user namespace: snippets run as {who}, without capabilities",
         "pid namespace: a snippet is pid 1 and sees no other process (verified)",
         "network namespace without interfaces; non-Unix sockets refused (verified)",
         (
-            f"mount namespace: read-only root with {len(stage.mounts)} runtime directories; "
+            f"mount namespace: read-only root with {len(stage.mounts)} runtime paths; "
             "project files, /etc, /home and /proc are absent (verified)"
         ),
         f"scratch: private {limits.scratch_mb} MB tmpfs at {stage.scratch}, gone after each run",
         "ipc, uts and cgroup namespaces; clean environment; no inherited file descriptors",
         (
-            f"seccomp: {len(DENIED_SYSCALLS) - len(unknown)} syscalls denied, "
-            "incl. fork/execve/ptrace/mount/unshare/bpf (verified)"
+            f"seccomp: allow list of {len(allowed_names()) - len(unknown)} syscalls (derived by tracing the "
+            "snippets); everything else refused, incl. fork/execve/ptrace/mount/unshare/bpf (verified); "
+            "x32 and i386 calls kill the process"
+            if allow_list
+            else f"seccomp: deny list of {len(NEVER_ALLOWED)} syscalls (CUDA runs: the allow list is not traced "
+            "on a GPU yet), incl. fork/execve/ptrace/mount/unshare/bpf (verified); x32 and i386 calls kill the process"
         ),
         (
             f"rlimits: +{limits.memory_mb} MB address space, {limits.cpu_s} s CPU, "

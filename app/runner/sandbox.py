@@ -2,9 +2,11 @@
 
 Three moments, three functions:
 
-* `prepare_stage` (once, in the template): build a read-only directory tree
-  that contains only the Python runtime, site-packages, system libraries and a
-  few /dev nodes, using bind mounts inside the template's private mount namespace.
+* `prepare_stage` (once, in the template process): build a read-only directory
+  tree that contains only the Python runtime, site-packages, the shared libraries
+  the warmed-up template process has loaded (`runtime_paths` derives the list) and
+  a few /dev nodes, using bind mounts inside the template process's private mount
+  namespace.
 * `new_pid_namespace_for_next_fork` (per run, in the template just before it
   forks): the fork becomes pid 1 of a fresh pid namespace.
 * `enter` (per run, in that fork): leave host root for uid 65534, create fresh
@@ -36,7 +38,6 @@ SCRATCH = "/tmp"
 FALLBACK_SCRATCH = "/scratch"  # when the runtime itself lives under /tmp, which SCRATCH would cover
 STAGE_ROOT = "/tmp"  # in the template's mount namespace only: a tmpfs covers the host's /tmp
 _DEVICES = ("null", "zero", "full", "random", "urandom")
-_SYSTEM_LIB_DIRS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib")
 # Set in the template process and again in each run process: single-threaded math libraries
 # (their thread pools would count against max_threads) and a plotting backend without a display.
 LIBRARY_ENVIRONMENT = {
@@ -46,6 +47,7 @@ LIBRARY_ENVIRONMENT = {
     "MKL_NUM_THREADS": "1",
     "MPLBACKEND": "Agg",
 }
+_SYSTEM_LIB_DIRS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib")  # CUDA templates only
 SNIPPET_NICENESS = 5  # snippets yield the CPU to the web server: a class's runs must not stall page views
 _VM_SLACK = 32 << 20  # setup code in the run process maps a little more than the template process had
 _EMPTY_FLAGS = linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
@@ -54,7 +56,7 @@ _EMPTY_FLAGS = linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOE
 @dataclass(frozen=True)
 class Stage:
     root: str  # read-only tree that run processes pivot into
-    mounts: tuple[str, ...]  # host paths bind-mounted (read-only) at the same place
+    mounts: tuple[str, ...]  # host directories and files bind-mounted (read-only) at the same place
     scratch: str = SCRATCH  # where each run's private tmpfs goes (also its cwd and $HOME)
 
 
@@ -69,11 +71,19 @@ class Plan:
     device: str = "cpu"  # "cuda": the root also has the NVIDIA device nodes and driver libraries
 
 
-def runtime_paths(project_root: str) -> list[str]:
-    """Host directories a snippet needs: the interpreter, site-packages and system libraries.
+def runtime_paths(project_root: str, *, whole_library_directories: bool = False) -> list[str]:
+    """Host paths a snippet needs, derived from this (warmed-up) process, not picked by hand.
 
-    sys.path entries inside the project are left out (except site-packages of a
-    virtualenv that lives there), so the app's source is never mounted.
+    The interpreter's prefix and the sys.path directories (site-packages) as
+    directories; every other file this process has mapped (the shared libraries
+    that Python, NumPy and matplotlib loaded: libc, libm, libstdc++, ...) as a
+    single file. sys.path entries inside the project are left out (except
+    site-packages of a virtualenv that lives there), so the app's source is never
+    mounted. Call it after the warm-up, so that the libraries a run loads are loaded.
+
+    `whole_library_directories` mounts the system library directories instead of
+    single files: for a CUDA template process, whose runs load the driver and its
+    dependencies only when they start (no GPU was at hand to derive that list).
     """
     project = Path(project_root).resolve()
     wanted: list[Path] = [Path(sys.base_prefix)]
@@ -87,14 +97,47 @@ def runtime_paths(project_root: str) -> list[str]:
         if path in project.parents:
             continue
         wanted.append(path)
-    for name in _SYSTEM_LIB_DIRS:
-        if os.path.isdir(name) and not os.path.islink(name):
-            wanted.append(Path(name).resolve())
-    chosen: list[Path] = []
+    if whole_library_directories:
+        system = [name for name in _SYSTEM_LIB_DIRS if os.path.isdir(name) and not os.path.islink(name)]
+        wanted += [Path(name).resolve() for name in system]
+    directories: list[Path] = []
     for path in sorted(set(wanted), key=lambda item: len(item.parts)):
-        if not any(parent == path or parent in path.parents for parent in chosen):
-            chosen.append(path)
-    return [str(path) for path in chosen]
+        if not any(parent == path or parent in path.parents for parent in directories):
+            directories.append(path)
+    files = [
+        path
+        for path in mapped_files()
+        if not any(directory in path.parents for directory in directories) and project not in path.parents
+    ]
+    return [str(path) for path in directories + sorted(files)]
+
+
+def mapped_files() -> list[Path]:
+    """The regular files this process has mapped (its executable, shared libraries, locale data)."""
+    found: set[Path] = set()
+    with open("/proc/self/maps") as handle:
+        for line in handle:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and parts[5].startswith("/") and not parts[5].rstrip().endswith("(deleted)"):
+                path = Path(parts[5].rstrip("\n"))
+                if path.is_file():
+                    found.add(path.resolve())
+    return sorted(found)
+
+
+def library_links(files: list[str]) -> dict[str, str]:
+    """Symlinks next to the mounted files that point at them (`libz.so.1 -> libz.so.1.2.13`)."""
+    wanted = {os.path.realpath(path) for path in files}
+    links: dict[str, str] = {}
+    for directory in sorted({os.path.dirname(path) for path in files}):
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink() and os.path.realpath(entry.path) in wanted:
+                links[entry.path] = os.readlink(entry.path)
+    return links
 
 
 def prepare_stage(
@@ -120,25 +163,34 @@ def prepare_stage(
         linux.write_proc_file("/proc/self/gid_map", f"{gid} {gid} 1")
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     # Handles first: a source under /tmp must stay reachable once /tmp is covered.
-    sources = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in paths}
+    sources = {path: os.open(path, os.O_PATH | (os.O_DIRECTORY if os.path.isdir(path) else 0)) for path in paths}
     devices = {name: os.open("/dev/" + name, os.O_PATH) for name in _DEVICES if os.path.exists("/dev/" + name)}
     links = {name: os.readlink(name) for name in ("/lib", "/lib64") if os.path.islink(name)}
     extra = {path: os.open(path, os.O_PATH) for path in [*cuda_nodes, *cuda_files] if os.path.exists(path)}
     extra = {path: handle for path, handle in extra.items() if not any(_within(path, mounted) for mounted in paths)}
+    links.update(library_links([path for path in paths if not os.path.isdir(path)]))
     root, covered = STAGE_ROOT, False
     try:
         linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
         covered = True
+        for name, destination in links.items():  # first: /lib -> usr/lib must not become a directory
+            os.makedirs(os.path.dirname(root + name), exist_ok=True)
+            if not os.path.lexists(root + name):
+                os.symlink(destination, root + name)
         for path, handle in sources.items():
-            target = root + path
-            os.makedirs(target, exist_ok=True)
+            target = root + os.path.realpath(path)
+            if os.path.isdir(path):
+                os.makedirs(target, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                open(target, "w").close()
             linux.mount(f"/proc/self/fd/{handle}", target, None, linux.MS_BIND | linux.MS_REC)
             _remount_read_only(target)
         for path in hidden:
             if os.path.isdir(root + path):
                 linux.mount("tmpfs", root + path, "tmpfs", _EMPTY_FLAGS, "size=4k,nr_inodes=1,mode=0555")
-        for name, destination in links.items():
-            os.symlink(destination, root + name)
+            elif os.path.isfile(root + path) and "null" in devices:  # a file: it reads as empty
+                linux.mount(f"/proc/self/fd/{devices['null']}", root + path, None, linux.MS_BIND)
         os.makedirs(root + "/dev")
         for name, handle in devices.items():
             open(root + "/dev/" + name, "w").close()

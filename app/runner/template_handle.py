@@ -28,9 +28,14 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 _TOP_PACKAGE = __name__.split(".")[0]
 _IMPORT_ROOT = _PACKAGE_DIR.parents[len(__name__.split(".")) - 2]
 _TEMPLATE_MODULE = __name__.rsplit(".", 1)[0] + ".template_process"
+# The template process's command line carries nothing of the host: the configuration (with the
+# project's path) comes as the first packet on the control socket, whose fd number is the only argument.
 _BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    f"from {_TEMPLATE_MODULE} import main; main(sys.argv[2])"
+    "import json, socket, sys; "
+    "ctl = socket.socket(fileno=int(sys.argv[1])); "
+    "config = json.loads(ctl.recv(1 << 20)); "
+    "sys.path.insert(0, config['import_root']); "
+    f"from {_TEMPLATE_MODULE} import main; main(ctl, config)"
 )
 
 
@@ -183,7 +188,7 @@ class TemplateHandle:
     async def start(self, timeout_s: float) -> IsolationReport:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         config = {
-            "ctl_fd": theirs.fileno(),
+            "import_root": str(_IMPORT_ROOT),
             "limits": self._limits.to_dict(),
             "allow_unsafe": self._allow_unsafe,
             "project_root": str(_IMPORT_ROOT),
@@ -194,7 +199,7 @@ class TemplateHandle:
         with theirs:
             # Popen only forks and execs here; the slow part (imports) is awaited below.
             self._process = subprocess.Popen(  # noqa: ASYNC220
-                [self._python, "-I", "-c", _BOOT, str(_IMPORT_ROOT), json.dumps(config)],
+                [self._python, "-I", "-c", _BOOT, str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 env=template_environment(),
                 stdin=subprocess.DEVNULL,
@@ -202,6 +207,7 @@ class TemplateHandle:
                 cwd="/",
                 start_new_session=True,  # the server's terminal signals are not the template's
             )
+        ours.send(json.dumps(config).encode())  # waits in the socket until the process reads it
         ours.setblocking(False)
         try:
             message, _ = await asyncio.wait_for(_receive(ours), timeout_s)

@@ -48,7 +48,6 @@ plot_xy(x, x ** 2, title="warm-up", xlabel="x", ylabel="y", label="x^2")
 
 @dataclass
 class TemplateConfig:
-    ctl_fd: int
     limits: RunnerLimits
     allow_unsafe: bool
     project_root: str
@@ -61,10 +60,20 @@ class TemplateConfig:
         return "cuda" if self.cuda is not None else "cpu"
 
     @classmethod
-    def from_json(cls, text: str) -> TemplateConfig:
-        raw = json.loads(text)
-        raw["limits"] = RunnerLimits.from_dict(raw["limits"])
-        return cls(**raw)
+    def from_dict(cls, raw: dict[str, Any]) -> TemplateConfig:
+        return cls(
+            limits=RunnerLimits.from_dict(raw["limits"]),
+            allow_unsafe=bool(raw["allow_unsafe"]),
+            project_root=str(raw["project_root"]),
+            hidden_package=str(raw["hidden_package"]),
+            hidden_paths=[str(path) for path in raw["hidden_paths"]],
+            cuda=raw.get("cuda"),
+        )
+
+    def forget_host_paths(self) -> None:
+        """Once the sandbox is built, the project's paths are not needed (and run processes inherit us)."""
+        self.project_root = ""
+        self.hidden_paths = []
 
 
 @dataclass
@@ -95,7 +104,7 @@ class TemplateProcess:
         try:
             from .seccomp_policy import build_filter
 
-            self.program, unknown = build_filter()
+            self.program, unknown = build_filter(deny_list_only=self.config.cuda is not None)
         except Exception as exc:  # noqa: BLE001  (no libseccomp -> reported, not fatal)
             reason = f"seccomp filter unavailable: {type(exc).__name__}: {exc}"
         else:
@@ -112,11 +121,12 @@ class TemplateProcess:
 
     def _try_full_isolation(self, unknown: list[str]) -> IsolationReport | str:
         package_dir = os.path.join(self.config.project_root, self.config.hidden_package)
+        hidden = [package_dir, *_editable_install_files()]
         try:
             cuda = self.config.cuda or {}
             stage = sandbox.prepare_stage(
-                sandbox.runtime_paths(self.config.project_root),
-                [package_dir],
+                sandbox.runtime_paths(self.config.project_root, whole_library_directories=self.config.cuda is not None),
+                hidden,
                 cuda_nodes=cuda.get("device_nodes", []),
                 cuda_files=cuda.get("driver_libraries", []),
             )
@@ -141,7 +151,7 @@ class TemplateProcess:
                 self.pid_namespace = None
             sandbox.release_stage(stage)
             return "sandbox self-check failed: " + "; ".join(problems)
-        return isolation.full_report(self.config.limits, stage, drop_to, unknown)
+        return isolation.full_report(self.config.limits, stage, drop_to, unknown, allow_list=self.config.cuda is None)
 
     def _become_pid_namespace_init(self) -> None:
         linux.unshare(linux.CLONE_NEWPID)
@@ -186,6 +196,7 @@ class TemplateProcess:
             pid = os.fork()
             if pid == 0:
                 try:
+                    self.run_processes.clear()  # other runs' pids are none of this one's business
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
                     hidden = self.config.hidden_package
@@ -297,6 +308,30 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+def _editable_install_files() -> list[str]:
+    """The files `pip install -e` puts in site-packages: the finder names the project's path."""
+    found = []
+    for entry in sys.path:
+        if os.path.basename(entry) in ("site-packages", "dist-packages") and os.path.isdir(entry):
+            found += [os.path.join(entry, name) for name in os.listdir(entry) if name.startswith("__editable__")]
+    return sorted(found)
+
+
+def _forget_the_command_line(raw_config: dict[str, Any]) -> None:
+    """Run processes inherit this memory: keep no project path where a snippet could look.
+
+    The boot code's globals hold the configuration (cleared here); the project
+    directory leaves sys.path once our modules are imported; argv keeps only the
+    interpreter (the boot code names no path).
+    """
+    import_root = str(raw_config.get("import_root", ""))
+    raw_config.clear()
+    while import_root in sys.path:
+        sys.path.remove(import_root)
+    sys.path_importer_cache.pop(import_root, None)
+    sys.argv = [""]
+
+
 def _warm_up() -> None:
     """Run a representative snippet so lazily imported modules and caches are in the template process."""
     import builtins
@@ -318,9 +353,8 @@ def _warm_up() -> None:
     gc.freeze()  # keep the template process's objects out of run processes' GC passes (fewer copied pages)
 
 
-def main(config_json: str) -> None:
-    config = TemplateConfig.from_json(config_json)
-    ctl = socket.socket(fileno=config.ctl_fd)
+def main(ctl: socket.socket, raw_config: dict[str, Any]) -> None:
+    config = TemplateConfig.from_dict(raw_config)
     template = TemplateProcess(config, ctl)
     signal.signal(signal.SIGCHLD, template.reap)
     _warm_up()
@@ -329,6 +363,8 @@ def main(config_json: str) -> None:
 
         cuda_warm_up()  # CuPy's modules loaded once; CUDA itself is left to each run
     report = template.establish()
+    config.forget_host_paths()
+    _forget_the_command_line(raw_config)
     hello = {"event": "hello", "isolation": report.to_dict()}
     ctl.send(json.dumps(hello).encode())
     if report.can_run:

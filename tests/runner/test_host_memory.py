@@ -1,0 +1,86 @@
+"""Nothing of the host in a run's memory or root: no project paths, no finder, no other runs."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.runner.conftest import PoolHarness, assert_still_works
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def sandbox(fresh_runner: PoolHarness) -> Iterator[PoolHarness]:
+    template_pid = fresh_runner.pool.template_pid
+    yield fresh_runner
+    assert_still_works(fresh_runner)
+    assert fresh_runner.pool.template_pid == template_pid
+
+
+def test_the_command_line_and_sys_path_carry_no_project_path(sandbox: PoolHarness) -> None:
+    # sys.orig_argv carried the template's configuration JSON; sys.path[0] was the project.
+    code = "import sys\nprint(repr(sys.orig_argv[1:]))\nprint(repr(sys.argv))\nprint(repr(sys.path))\n"
+    result = sandbox.run(code)
+    argv_tail, argv, path = (eval(line) for line in result.stdout.splitlines())  # noqa: S307  (our own repr)
+    assert not any("{" in item or str(PROJECT_ROOT) in item for item in argv_tail + argv), argv_tail
+    assert str(PROJECT_ROOT) not in path and str(PROJECT_ROOT / "app") not in path
+
+
+def test_the_editable_install_finder_is_gone(sandbox: PoolHarness) -> None:
+    # Its MAPPING named the project's app directory.
+    code = (
+        "import glob, sys\n"
+        "print([getattr(finder, '__module__', '') for finder in sys.meta_path])\n"
+        "texts = []\n"
+        "for entry in sys.path:\n"
+        "    for name in glob.glob(entry + '/__editable__*'):\n"
+        "        try:\n"
+        "            texts.append(open(name).read())\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "print(any(text.strip() for text in texts))\n"
+    )
+    result = sandbox.run(code)
+    finders, any_text = result.stdout.splitlines()
+    assert "__editable__" not in finders
+    assert any_text == "False"
+    assert str(PROJECT_ROOT) not in result.stdout
+
+
+def test_other_runs_pids_are_not_in_memory(sandbox: PoolHarness) -> None:
+    # Objects inherited from the template process named the pids of other live runs.
+    deadline = time.monotonic() + 10
+    while not sandbox.pool._ready and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pids = {process.pid for process in sandbox.pool._ready}
+    assert pids
+    code = (
+        "import sys\n"
+        f"targets = {pids!r}\n"
+        "found = False\n"
+        "frame = sys._getframe()\n"
+        "while frame is not None:\n"
+        "    for value in list(frame.f_locals.values()):\n"
+        "        for thing in [value, *getattr(value, '__dict__', {}).values()]:\n"
+        "            if isinstance(thing, dict) and any(key in targets for key in thing if isinstance(key, int)):\n"
+        "                found = True\n"
+        "    frame = frame.f_back\n"
+        "print(found)\n"
+    )
+    assert sandbox.run(code).stdout == "False\n"
+
+
+def test_the_root_holds_only_the_runtime_it_needs(sandbox: PoolHarness) -> None:
+    # It mounted all of /usr/lib (124k files) where the runtime needs far less: now the
+    # system library directory holds only the libraries the template process loaded.
+    libc = next(Path(line.split()[-1]).parent for line in open("/proc/self/maps") if "/libc.so" in line)
+    host = len(os.listdir(libc))
+    result = sandbox.run(f"import os\nprint(len(os.listdir({str(libc)!r})))\nimport numpy, matplotlib.pyplot\n")
+    assert result.status == "ok", result
+    inside = int(result.stdout)
+    assert inside < 100 < host, (libc, inside, host)
