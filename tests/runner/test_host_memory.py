@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import time
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ def test_the_command_line_and_sys_path_carry_no_project_path(sandbox: PoolHarnes
     # sys.orig_argv carried the template's configuration JSON; sys.path[0] was the project.
     code = "import sys\nprint(repr(sys.orig_argv[1:]))\nprint(repr(sys.argv))\nprint(repr(sys.path))\n"
     result = sandbox.run(code)
-    argv_tail, argv, path = (eval(line) for line in result.stdout.splitlines())  # noqa: S307  (our own repr)
+    argv_tail, argv, path = (ast.literal_eval(line) for line in result.stdout.splitlines())
     assert not any("{" in item or str(PROJECT_ROOT) in item for item in argv_tail + argv), argv_tail
     assert str(PROJECT_ROOT) not in path and str(PROJECT_ROOT / "app") not in path
 
@@ -78,7 +79,8 @@ def test_other_runs_pids_are_not_in_memory(sandbox: PoolHarness) -> None:
 def test_the_root_holds_only_the_runtime_it_needs(sandbox: PoolHarness) -> None:
     # It mounted all of /usr/lib (124k files) where the runtime needs far less: now the
     # system library directory holds only the libraries the template process loaded.
-    libc = next(Path(line.split()[-1]).parent for line in open("/proc/self/maps") if "/libc.so" in line)
+    with open("/proc/self/maps") as maps:
+        libc = next(Path(line.split()[-1]).parent for line in maps if "/libc.so" in line)
     host = len(os.listdir(libc))
     result = sandbox.run(f"import os\nprint(len(os.listdir({str(libc)!r})))\nimport numpy, matplotlib.pyplot\n")
     assert result.status == "ok", result

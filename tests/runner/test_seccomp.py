@@ -33,13 +33,14 @@ def sandbox(fresh_runner: PoolHarness) -> Iterator[PoolHarness]:
 
 def test_legacy_aio_cannot_take_the_hosts_aio_contexts(sandbox: PoolHarness) -> None:
     # io_setup(65536) reserved the whole host's fs.aio-max-nr for the run's lifetime.
-    code = LIBC + "context = ctypes.c_ulong(0)\nprint(call(206, 65536, ctypes.addressof(context)))\n"
+    code = LIBC + f"context = ctypes.c_ulong(0)\nprint(call({IO_SETUP}, 65536, ctypes.addressof(context)))\n"
     result = sandbox.run(code)
     assert result.stdout == "(-1, 'EPERM')\n", result
 
 
 def test_sysinfo_does_not_tell_the_hosts_load_and_memory(sandbox: PoolHarness) -> None:
-    result = sandbox.run(LIBC + "buffer = ctypes.create_string_buffer(256)\nprint(call(99, ctypes.addressof(buffer)))\n")
+    code = LIBC + f"buffer = ctypes.create_string_buffer(256)\nprint(call({SYSINFO}, ctypes.addressof(buffer)))\n"
+    result = sandbox.run(code)
     assert result.stdout == "(-1, 'EPERM')\n", result
 
 
