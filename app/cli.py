@@ -87,7 +87,7 @@ def serve(settings: Settings, reload: bool) -> int:
     return 0 if server.started else 3
 
 
-RUNNER_PORT = 8100
+RUNNER_PORT = 8200
 
 
 def runner_serve(settings: Settings, host: str, port: int) -> int:

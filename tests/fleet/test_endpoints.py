@@ -60,9 +60,9 @@ def test_a_runner_that_cannot_isolate_code_gets_no_runs() -> None:
 
 
 def test_runner_urls_are_one_url_or_a_list() -> None:
-    assert parse_runner_urls("http://runner:8100") == ["http://runner:8100"]
+    assert parse_runner_urls("http://runner:8200") == ["http://runner:8200"]
     assert parse_runner_urls(" http://a:1/, http://b:2 ,http://a:1") == ["http://a:1", "http://b:2"]
-    for bad in ("", " , ", "runner:8100", "ftp://x"):
+    for bad in ("", " , ", "runner:8200", "ftp://x"):
         with pytest.raises(ValueError):
             parse_runner_urls(bad)
 
