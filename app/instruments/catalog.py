@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.instruments.chart_keys import lora_chart_key, nf4_chart_key, vram_chart_key
+from app.instruments import deploy, quant_error
+from app.instruments.chart_keys import lora_chart_key, nf4_chart_key, quant_error_chart_key, vram_chart_key
 from app.instruments.errors import InstrumentInputError, parse_float
 from app.instruments.lora import (
     ALL_LINEAR,
@@ -372,6 +373,127 @@ NF4_LEVELS_SPEC = InstrumentSpec(
 )
 
 
+# ---- 7.1 Bits per weight and memory -------------------------------------------------------
+
+
+def compute_deploy_memory(params: Params) -> deploy.DeployEstimate:
+    return deploy.estimate_deploy(
+        params["model"],
+        params["format"],
+        group_size=params["group_size"],
+        scale_bits=params["scale_bits"],
+        zero_bits=params["zero_bits"],
+        bits=params["bits"],
+        context=params["context"],
+        batch=params["batch"],
+        kv_bits=params["kv_bits"],
+        card=params["card"],
+    )
+
+
+def bit_choices(values: tuple[int, ...]) -> tuple[Choice, ...]:
+    return tuple(Choice(value, str(value)) for value in values)
+
+
+DEPLOY_MEMORY_SPEC = InstrumentSpec(
+    name="deploy-memory",
+    groups=(
+        SettingGroup(
+            "Model and format",
+            (
+                model_setting(description="a preset id, see /api/instruments/lora/models"),
+                Setting(
+                    "format", "Format", "int4", kind="choice", widget="radio",
+                    choices=tuple(Choice(key, label) for key, label in deploy.FORMAT_LABELS.items()),
+                ),
+                Setting(
+                    "bits", "Custom code width (bits)", 3, range=deploy.CUSTOM_BITS_RANGE,
+                    help="Used by the custom format: b-bit codes with the group layout below.",
+                ),
+            ),
+        ),
+        SettingGroup(
+            "Scales and zero points",
+            (
+                Setting("group_size", "Group size", 128, kind="choice", widget="radio", choices=bit_choices(deploy.GROUP_SIZES),
+                        help="Weights per scale for int4, custom and NF4; int8 keeps one scale per output channel."),
+                Setting("scale_bits", "Scale width (bits)", 16, kind="choice", widget="radio", choices=bit_choices(deploy.SCALE_BITS)),
+                Setting("zero_bits", "Zero-point width (bits)", 4, kind="choice", widget="radio", choices=bit_choices(deploy.ZERO_BITS),
+                        help="0 is symmetric absmax (no zero point); GPTQ and AWQ checkpoints store 4-bit zeros."),
+            ),
+        ),
+        SettingGroup(
+            "KV cache and card",
+            (
+                Setting("context", "Context length (tokens)", 4096, range=deploy.CONTEXT_RANGE, slider_step=128),
+                Setting("batch", "Batch (sequences)", 1, range=deploy.BATCH_RANGE),
+                Setting("kv_bits", "KV cache precision (bits)", 16, kind="choice", widget="radio", choices=bit_choices(deploy.KV_BITS)),
+                Setting("card", "Card", "h100-sxm", kind="choice",
+                        choices=tuple(Choice(c.card_id, f"{c.name}, {c.memory_gb:g} GB") for c in deploy.SERVING_CARDS)),
+            ),
+        ),
+    ),
+    compute=compute_deploy_memory,
+    result_type=deploy.DeployEstimate,
+    results_template="_instrument_deploy-memory_results.html",
+    api=(
+        ApiRoute(
+            "/api/instruments/deploy",
+            "Bits per weight (scales included), weight and KV-cache memory, which cards it fits, and the bandwidth bound on decoding.",
+            deploy.DeployEstimate,
+            params=tuple(ApiParam(name) for name in ("model", "format", "bits", "group_size", "scale_bits", "zero_bits", "context", "batch", "kv_bits", "card")),
+        ),
+    ),
+)
+
+
+# ---- 7.2 Quantization error ---------------------------------------------------------------
+
+
+def compute_quant_error(params: Params) -> quant_error.QuantErrorReport:
+    return quant_error.quant_error_report(
+        seed=params["seed"],
+        bits=params["bits"],
+        group_size=params["group_size"],
+        outlier_percent=params["outlier_percent"],
+        outlier_scale=params["outlier_scale"],
+    )
+
+
+QUANT_ERROR_SPEC = InstrumentSpec(
+    name="quant-error",
+    groups=(
+        SettingGroup(
+            f"The matrix: {quant_error.D_OUT} × {quant_error.D_IN} Gaussian weights, {quant_error.TOKENS} Gaussian inputs",
+            (
+                Setting("seed", "Seed", 0, range=quant_error.SEED_RANGE),
+                Setting("outlier_percent", "Outlier input channels (%)", 1.0, kind="float", range=quant_error.OUTLIER_PERCENT_RANGE, step=0.1, slider_step=0.5),
+                Setting("outlier_scale", "Outlier scale (×)", 20.0, kind="float", range=quant_error.OUTLIER_SCALE_RANGE, step=1),
+            ),
+        ),
+        SettingGroup(
+            "The quantizer",
+            (
+                Setting("bits", "Code width b (absmax methods)", 4, range=quant_error.BITS_RANGE),
+                Setting("group_size", "Group size (per-group and NF4)", 128, kind="choice", widget="radio", choices=bit_choices(quant_error.GROUP_SIZES)),
+            ),
+        ),
+    ),
+    compute=compute_quant_error,
+    result_type=quant_error.QuantErrorReport,
+    chart_key=quant_error_chart_key,
+    results_template="_instrument_quant-error_results.html",
+    api=(
+        ApiRoute(
+            "/api/instruments/quant-error",
+            "Weight and matmul-output error of absmax per tensor, per channel, per group and NF4 on one seeded matrix, and the error against bit width.",
+            quant_error.QuantErrorReport,
+            params=tuple(ApiParam(name) for name in ("seed", "bits", "group_size", "outlier_percent", "outlier_scale")),
+        ),
+    ),
+)
+
+
 CATALOG: dict[str, InstrumentSpec] = {}
 
 
@@ -391,7 +513,7 @@ def unregister(name: str) -> None:
     CATALOG.pop(name, None)
 
 
-for _spec in (LORA_COUNTER_SPEC, VRAM_FIT_SPEC, NF4_LEVELS_SPEC):
+for _spec in (LORA_COUNTER_SPEC, VRAM_FIT_SPEC, NF4_LEVELS_SPEC, DEPLOY_MEMORY_SPEC, QUANT_ERROR_SPEC):
     register(_spec)
 
 

@@ -37,15 +37,19 @@ from app.instruments.chart_keys import (
     ChartKey,
     LoraKey,
     Nf4Key,
+    QuantErrorKey,
     VramKey,
     lora_chart_key,
     nf4_chart_key,
+    quant_error_chart_key,
     vram_chart_key,
     vram_key,
 )
 from app.instruments.formatting import format_gb, format_percent
 from app.instruments.lora import count_matrix
 from app.instruments.nf4 import NF4_OFFSET, SEED_DELTA, Nf4Report
+from app.instruments.quant_error import METHOD_LABELS as QUANT_METHOD_LABELS
+from app.instruments.quant_error import QuantErrorReport
 from app.instruments.svg import INK, figure_to_svg
 from app.instruments.vram import CARDS, METHOD_LABELS, VramEstimate
 
@@ -55,6 +59,8 @@ __all__ = [
     "lora_chart_key",
     "nf4_chart",
     "nf4_chart_key",
+    "quant_error_chart",
+    "quant_error_chart_key",
     "render_chart",
     "vram_chart",
     "vram_chart_key",
@@ -307,9 +313,60 @@ def lora_chart(d_in: int, d_out: int, r: int) -> str:
     return _render_lora(lora_chart_key(d_in, d_out, r)[1])  # the key validates first
 
 
+# ---- Quantization error: output error against bits per weight ------------
+
+QUANT_COLORS = {"per-tensor": "#D55E00", "per-channel": "#E69F00", "per-group": "#009E73", "nf4": "#56B4E9"}
+QUANT_MARKERS = {"per-tensor": "s", "per-channel": "^", "per-group": "o", "nf4": "D"}
+
+
+def _render_quant_error(key: QuantErrorKey) -> str:
+    curves, (nf4_bits, nf4_error), bits, outliers, outlier_scale = key
+    fig, ax = _new_figure(3.4, left_in=0.8)
+    spoken = []
+    for method, xs, ys in curves:
+        (line,) = ax.plot(xs, ys, color=QUANT_COLORS[method], marker=QUANT_MARKERS[method], markersize=4, linewidth=1.5,
+                          label=QUANT_METHOD_LABELS[method])
+        line.set_gid(f"curve-{method}")
+        index = round(bits) - 2
+        (mark,) = ax.plot([xs[index]], [ys[index]], linestyle="none", marker=QUANT_MARKERS[method], markersize=9,
+                          markerfacecolor="none", markeredgewidth=1.6, color=QUANT_COLORS[method])
+        mark.set_gid(f"current-{method}")
+        spoken.append(f"{QUANT_METHOD_LABELS[method]} {100 * ys[index]:.1f}% at {xs[index]:.2f} bits")
+    (nf4,) = ax.plot([nf4_bits], [nf4_error], linestyle="none", marker=QUANT_MARKERS["nf4"], markersize=8,
+                     color=QUANT_COLORS["nf4"], label=QUANT_METHOD_LABELS["nf4"])
+    nf4.set_gid("point-nf4")
+    spoken.append(f"NF4 {100 * nf4_error:.1f}% at {nf4_bits:.2f} bits")
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_locator(FixedLocator([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{100 * y:g}%"))
+    ax.set_ylim(0.008, 1.3)
+    ax.set_xlim(1.7, 8.6)
+    ax.xaxis.set_major_locator(FixedLocator([2, 3, 4, 5, 6, 7, 8]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("bits per weight, scales included", color=INK, fontsize=FONT_SIZE)
+    ax.set_ylabel("matmul output error (log)", color=INK, fontsize=FONT_SIZE)
+    shown = f"{outliers} outlier channel{'s' if outliers != 1 else ''} ×{outlier_scale:g}" if outliers else "no outliers"
+    title = f"Quantization error against bits per weight ({shown})"
+    ax.set_title(title, color=INK, fontsize=FONT_SIZE + 1, loc="left", y=1.0)
+    legend = ax.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False, labelcolor=INK)
+    legend.set_gid("legend")
+    description = (
+        "Relative error of a matmul's output against bits per weight on a logarithmic axis, for absmax quantization "
+        f"per tensor, per channel and per group, at 2 to 8 bits, and NF4 at 4 bits; circled: {bits} bits. "
+        + "; ".join(spoken) + "."
+    )
+    return figure_to_svg(fig, kind="quant-error", key=repr(key), title=title, description=description)
+
+
+def quant_error_chart(report: QuantErrorReport) -> str:
+    """Output error against bits per weight for each scaling method, the chosen bit width circled."""
+    return _render_quant_error(quant_error_chart_key(report)[1])
+
+
 # ---- drawing a key (what the renderer process runs) ------------------------
 
-RENDERERS: dict[str, Callable[[Any], str]] = {"vram": _render_vram, "nf4": _render_nf4, "lora": _render_lora}
+RENDERERS: dict[str, Callable[[Any], str]] = {"vram": _render_vram, "nf4": _render_nf4, "lora": _render_lora, "quant-error": _render_quant_error}
 
 
 def render_chart(chart: ChartKey) -> str:
