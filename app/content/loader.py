@@ -154,7 +154,7 @@ class ChapterLibrary:
         """Every authoring problem in every chapter, plus clashes between chapters."""
         found: list[Problem] = []
         seen_slugs: dict[str, str] = {}
-        seen_ids: dict[str, str] = {}
+        seen_ids: dict[str, tuple[str, str]] = {}  # id -> (the file that used it first, its kind)
         for path in self._paths():
             entry = self._entry(path)
             found.extend(entry.problems)
@@ -165,16 +165,17 @@ class ChapterLibrary:
             if chapter.slug in seen_slugs:
                 found.append(Problem(shown, 1, f"slug '{chapter.slug}' is already used by {seen_slugs[chapter.slug]}"))
             seen_slugs.setdefault(chapter.slug, shown)
-            for exercise in chapter.exercises:
-                if exercise.id in seen_ids:
-                    found.append(
-                        Problem(
-                            shown,
-                            exercise.line,
-                            f"exercise id '{exercise.id}' is already used by {seen_ids[exercise.id]}",
-                        )
-                    )
-                seen_ids.setdefault(exercise.id, shown)
+            # Exercise, snippet and instrument ids share one namespace across the book: they
+            # are URL and DOM ids, progress keys and API ids, so a clash would cross wires.
+            parts = [("exercise", e.id, e.line) for e in chapter.exercises]
+            parts += [("snippet", s.id, s.line) for s in chapter.snippets]
+            parts += [("instrument", i.id, i.line) for i in chapter.instruments]
+            for kind, part_id, line in sorted(parts, key=lambda part: part[2]):
+                if part_id in seen_ids and seen_ids[part_id][0] != shown:
+                    first_path, first_kind = seen_ids[part_id]
+                    message = f"{kind} id '{part_id}' is already used by {first_kind} '{part_id}' in {first_path}"
+                    found.append(Problem(shown, line, message))
+                seen_ids.setdefault(part_id, (shown, kind))
         return found
 
     def find_exercise(self, exercise_id: str) -> tuple[Chapter, Exercise] | None:

@@ -86,3 +86,51 @@ def test_a_chapter_that_never_loaded_cleanly_is_served_as_it_is(tmp_path: Path) 
     )
     served = next(c for c in lib.chapters() if c.slug == "compression")
     assert served.title == "Compression" and lib.problems()
+
+
+CLASHING = """---
+title: Serving
+volume: 2
+number: 8
+chapters_in_volume: 10
+slug: serving
+lede: Ids that another chapter already uses.
+---
+
+## Reuse
+
+```exercise
+id: full-ft-memory
+prompt: How many?
+answer: {value: 2, quantity: count, tolerance: 0}
+solution: Two, **2**.
+```
+
+```runnable lora-algebra
+print("hi")
+```
+
+```instrument
+name: vram-fit
+title: Again
+```
+
+```instrument
+name: vram-fit
+id: vram-fit-serving
+title: Again, with its own id
+```
+"""
+
+
+def test_ids_are_unique_across_the_book(tmp_path: Path) -> None:
+    """Exercise, snippet and instrument ids share one namespace across chapters: a clash is a problem."""
+    lib = library(tmp_path)
+    (tmp_path / "content" / "vol2" / "08-serving.md").write_text(CLASHING)
+    messages = [(p.path, p.message) for p in lib.problems()]
+    first = "content/vol2/06-fine-tuning.md"
+    assert messages == [
+        ("content/vol2/08-serving.md", f"exercise id 'full-ft-memory' is already used by exercise 'full-ft-memory' in {first}"),
+        ("content/vol2/08-serving.md", f"snippet id 'lora-algebra' is already used by snippet 'lora-algebra' in {first}"),
+        ("content/vol2/08-serving.md", f"instrument id 'vram-fit' is already used by instrument 'vram-fit' in {first}"),
+    ]
