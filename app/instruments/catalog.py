@@ -403,11 +403,18 @@ DEPLOY_MEMORY_SPEC = InstrumentSpec(
             (
                 model_setting(description="a preset id, see /api/instruments/lora/models"),
                 Setting(
-                    "format", "Format", "int4", kind="choice", widget="radio",
+                    "format",
+                    "Format",
+                    "int4",
+                    kind="choice",
+                    widget="radio",
                     choices=tuple(Choice(key, label) for key, label in deploy.FORMAT_LABELS.items()),
                 ),
                 Setting(
-                    "bits", "Custom code width (bits)", 3, range=deploy.CUSTOM_BITS_RANGE,
+                    "bits",
+                    "Custom code width (bits)",
+                    3,
+                    range=deploy.CUSTOM_BITS_RANGE,
                     help="Used by the custom format: b-bit codes with the group layout below.",
                 ),
             ),
@@ -415,11 +422,32 @@ DEPLOY_MEMORY_SPEC = InstrumentSpec(
         SettingGroup(
             "Scales and zero points",
             (
-                Setting("group_size", "Group size", 128, kind="choice", widget="radio", choices=bit_choices(deploy.GROUP_SIZES),
-                        help="Weights per scale for int4, custom and NF4; int8 keeps one scale per output channel."),
-                Setting("scale_bits", "Scale width (bits)", 16, kind="choice", widget="radio", choices=bit_choices(deploy.SCALE_BITS)),
-                Setting("zero_bits", "Zero-point width (bits)", 4, kind="choice", widget="radio", choices=bit_choices(deploy.ZERO_BITS),
-                        help="0 is symmetric absmax (no zero point); GPTQ and AWQ checkpoints store 4-bit zeros."),
+                Setting(
+                    "group_size",
+                    "Group size",
+                    128,
+                    kind="choice",
+                    widget="radio",
+                    choices=bit_choices(deploy.GROUP_SIZES),
+                    help="Weights per scale for int4, custom and NF4; int8 keeps one scale per output channel.",
+                ),
+                Setting(
+                    "scale_bits",
+                    "Scale width (bits)",
+                    16,
+                    kind="choice",
+                    widget="radio",
+                    choices=bit_choices(deploy.SCALE_BITS),
+                ),
+                Setting(
+                    "zero_bits",
+                    "Zero-point width (bits)",
+                    4,
+                    kind="choice",
+                    widget="radio",
+                    choices=bit_choices(deploy.ZERO_BITS),
+                    help="0 is symmetric absmax (no zero point); GPTQ and AWQ checkpoints store 4-bit zeros.",
+                ),
             ),
         ),
         SettingGroup(
@@ -427,9 +455,21 @@ DEPLOY_MEMORY_SPEC = InstrumentSpec(
             (
                 Setting("context", "Context length (tokens)", 4096, range=deploy.CONTEXT_RANGE, slider_step=128),
                 Setting("batch", "Batch (sequences)", 1, range=deploy.BATCH_RANGE),
-                Setting("kv_bits", "KV cache precision (bits)", 16, kind="choice", widget="radio", choices=bit_choices(deploy.KV_BITS)),
-                Setting("card", "Card", "h100-sxm", kind="choice",
-                        choices=tuple(Choice(c.card_id, f"{c.name}, {c.memory_gb:g} GB") for c in deploy.SERVING_CARDS)),
+                Setting(
+                    "kv_bits",
+                    "KV cache precision (bits)",
+                    16,
+                    kind="choice",
+                    widget="radio",
+                    choices=bit_choices(deploy.KV_BITS),
+                ),
+                Setting(
+                    "card",
+                    "Card",
+                    "h100-sxm",
+                    kind="choice",
+                    choices=tuple(Choice(c.card_id, f"{c.name}, {c.memory_gb:g} GB") for c in deploy.SERVING_CARDS),
+                ),
             ),
         ),
     ),
@@ -439,9 +479,24 @@ DEPLOY_MEMORY_SPEC = InstrumentSpec(
     api=(
         ApiRoute(
             "/api/instruments/deploy",
-            "Bits per weight (scales included), weight and KV-cache memory, which cards it fits, and the bandwidth bound on decoding.",
+            "Bits per weight (scales included), weight and KV-cache memory, which cards it fits, "
+            "and the bandwidth bound on decoding.",
             deploy.DeployEstimate,
-            params=tuple(ApiParam(name) for name in ("model", "format", "bits", "group_size", "scale_bits", "zero_bits", "context", "batch", "kv_bits", "card")),
+            params=tuple(
+                ApiParam(name)
+                for name in (
+                    "model",
+                    "format",
+                    "bits",
+                    "group_size",
+                    "scale_bits",
+                    "zero_bits",
+                    "context",
+                    "batch",
+                    "kv_bits",
+                    "card",
+                )
+            ),
         ),
     ),
 )
@@ -464,18 +519,41 @@ QUANT_ERROR_SPEC = InstrumentSpec(
     name="quant-error",
     groups=(
         SettingGroup(
-            f"The matrix: {quant_error.D_OUT} × {quant_error.D_IN} Gaussian weights, {quant_error.TOKENS} Gaussian inputs",
+            f"The matrix: {quant_error.D_OUT} × {quant_error.D_IN} Gaussian weights, "
+            f"{quant_error.TOKENS} Gaussian inputs",
             (
                 Setting("seed", "Seed", 0, range=quant_error.SEED_RANGE),
-                Setting("outlier_percent", "Outlier input channels (%)", 1.0, kind="float", range=quant_error.OUTLIER_PERCENT_RANGE, step=0.1, slider_step=0.5),
-                Setting("outlier_scale", "Outlier scale (×)", 20.0, kind="float", range=quant_error.OUTLIER_SCALE_RANGE, step=1),
+                Setting(
+                    "outlier_percent",
+                    "Outlier input channels (%)",
+                    1.0,
+                    kind="float",
+                    range=quant_error.OUTLIER_PERCENT_RANGE,
+                    step=0.1,
+                    slider_step=0.5,
+                ),
+                Setting(
+                    "outlier_scale",
+                    "Outlier scale (×)",
+                    20.0,
+                    kind="float",
+                    range=quant_error.OUTLIER_SCALE_RANGE,
+                    step=1,
+                ),
             ),
         ),
         SettingGroup(
             "The quantizer",
             (
                 Setting("bits", "Code width b (absmax methods)", 4, range=quant_error.BITS_RANGE),
-                Setting("group_size", "Group size (per-group and NF4)", 128, kind="choice", widget="radio", choices=bit_choices(quant_error.GROUP_SIZES)),
+                Setting(
+                    "group_size",
+                    "Group size (per-group and NF4)",
+                    128,
+                    kind="choice",
+                    widget="radio",
+                    choices=bit_choices(quant_error.GROUP_SIZES),
+                ),
             ),
         ),
     ),
@@ -486,7 +564,8 @@ QUANT_ERROR_SPEC = InstrumentSpec(
     api=(
         ApiRoute(
             "/api/instruments/quant-error",
-            "Weight and matmul-output error of absmax per tensor, per channel, per group and NF4 on one seeded matrix, and the error against bit width.",
+            "Weight and matmul-output error of absmax per tensor, per channel, per group and NF4 "
+            "on one seeded matrix, and the error against bit width.",
             quant_error.QuantErrorReport,
             params=tuple(ApiParam(name) for name in ("seed", "bits", "group_size", "outlier_percent", "outlier_scale")),
         ),

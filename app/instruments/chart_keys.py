@@ -33,8 +33,11 @@ ChartKey = tuple[str, tuple[Any, ...]]
 VramKey = tuple[str, tuple[tuple[str, float], ...], str | None]
 Nf4Key = tuple[tuple[float, ...], tuple[float, ...]]
 LoraKey = tuple[int, int, int]
-# (curves: (method, bits per weight, output error), the NF4 point, the chosen bit width, outlier channels, outlier scale)
-QuantErrorKey = tuple[tuple[tuple[str, tuple[float, ...], tuple[float, ...]], ...], tuple[float, float], int, int, float]
+# (curves: (method, bits per weight, output error), the NF4 point, the chosen bit width,
+#  outlier channels, outlier scale)
+QuantErrorKey = tuple[
+    tuple[tuple[str, tuple[float, ...], tuple[float, ...]], ...], tuple[float, float], int, int, float
+]
 
 
 def vram_key(estimates: Mapping[str, VramEstimate], highlight: str | None) -> VramKey:

@@ -115,6 +115,7 @@ def _draw_kept(name: tuple[Any, ...], build: Callable[[], _Sketch], key: Any) ->
 
 # ---- VRAM: totals per method against common cards -------------------------
 
+
 def _decade_label(gb: float, _pos: int) -> str:
     return f"{gb / 1000:g} TB" if gb >= 1000 else f"{gb:g} GB"
 
@@ -199,6 +200,7 @@ def vram_chart(estimates: Mapping[str, VramEstimate], *, highlight: str | None =
 
 # ---- NF4: the levels over the density they are quantiles of ---------------
 
+
 def _render_nf4(key: Nf4Key) -> str:
     levels_seed, levels_nf4 = key
     fig, ax = _new_figure(3.2, left_in=0.65)
@@ -253,6 +255,7 @@ def nf4_chart(report: Nf4Report) -> str:
 
 
 # ---- LoRA: trainable fraction against rank --------------------------------
+
 
 class _LoraSketch:
     """The LoRA chart: trainable share against rank on log-log axes, the current rank marked."""
@@ -324,16 +327,38 @@ def _render_quant_error(key: QuantErrorKey) -> str:
     fig, ax = _new_figure(3.4, left_in=0.8)
     spoken = []
     for method, xs, ys in curves:
-        (line,) = ax.plot(xs, ys, color=QUANT_COLORS[method], marker=QUANT_MARKERS[method], markersize=4, linewidth=1.5,
-                          label=QUANT_METHOD_LABELS[method])
+        (line,) = ax.plot(
+            xs,
+            ys,
+            color=QUANT_COLORS[method],
+            marker=QUANT_MARKERS[method],
+            markersize=4,
+            linewidth=1.5,
+            label=QUANT_METHOD_LABELS[method],
+        )
         line.set_gid(f"curve-{method}")
         index = round(bits) - 2
-        (mark,) = ax.plot([xs[index]], [ys[index]], linestyle="none", marker=QUANT_MARKERS[method], markersize=9,
-                          markerfacecolor="none", markeredgewidth=1.6, color=QUANT_COLORS[method])
+        (mark,) = ax.plot(
+            [xs[index]],
+            [ys[index]],
+            linestyle="none",
+            marker=QUANT_MARKERS[method],
+            markersize=9,
+            markerfacecolor="none",
+            markeredgewidth=1.6,
+            color=QUANT_COLORS[method],
+        )
         mark.set_gid(f"current-{method}")
         spoken.append(f"{QUANT_METHOD_LABELS[method]} {100 * ys[index]:.1f}% at {xs[index]:.2f} bits")
-    (nf4,) = ax.plot([nf4_bits], [nf4_error], linestyle="none", marker=QUANT_MARKERS["nf4"], markersize=8,
-                     color=QUANT_COLORS["nf4"], label=QUANT_METHOD_LABELS["nf4"])
+    (nf4,) = ax.plot(
+        [nf4_bits],
+        [nf4_error],
+        linestyle="none",
+        marker=QUANT_MARKERS["nf4"],
+        markersize=8,
+        color=QUANT_COLORS["nf4"],
+        label=QUANT_METHOD_LABELS["nf4"],
+    )
     nf4.set_gid("point-nf4")
     spoken.append(f"NF4 {100 * nf4_error:.1f}% at {nf4_bits:.2f} bits")
     ax.set_yscale("log")
@@ -346,7 +371,9 @@ def _render_quant_error(key: QuantErrorKey) -> str:
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("bits per weight, scales included", color=INK, fontsize=FONT_SIZE)
     ax.set_ylabel("matmul output error (log)", color=INK, fontsize=FONT_SIZE)
-    shown = f"{outliers} outlier channel{'s' if outliers != 1 else ''} ×{outlier_scale:g}" if outliers else "no outliers"
+    shown = (
+        f"{outliers} outlier channel{'s' if outliers != 1 else ''} ×{outlier_scale:g}" if outliers else "no outliers"
+    )
     title = f"Quantization error against bits per weight ({shown})"
     ax.set_title(title, color=INK, fontsize=FONT_SIZE + 1, loc="left", y=1.0)
     legend = ax.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False, labelcolor=INK)
@@ -354,7 +381,8 @@ def _render_quant_error(key: QuantErrorKey) -> str:
     description = (
         "Relative error of a matmul's output against bits per weight on a logarithmic axis, for absmax quantization "
         f"per tensor, per channel and per group, at 2 to 8 bits, and NF4 at 4 bits; circled: {bits} bits. "
-        + "; ".join(spoken) + "."
+        + "; ".join(spoken)
+        + "."
     )
     return figure_to_svg(fig, kind="quant-error", key=repr(key), title=title, description=description)
 
@@ -366,7 +394,12 @@ def quant_error_chart(report: QuantErrorReport) -> str:
 
 # ---- drawing a key (what the renderer process runs) ------------------------
 
-RENDERERS: dict[str, Callable[[Any], str]] = {"vram": _render_vram, "nf4": _render_nf4, "lora": _render_lora, "quant-error": _render_quant_error}
+RENDERERS: dict[str, Callable[[Any], str]] = {
+    "vram": _render_vram,
+    "nf4": _render_nf4,
+    "lora": _render_lora,
+    "quant-error": _render_quant_error,
+}
 
 
 def render_chart(chart: ChartKey) -> str:

@@ -131,7 +131,9 @@ def get_card(card_id: str) -> ServingCard:
     return _CARDS_BY_ID[chosen]
 
 
-def bits_per_weight(fmt: str, d_in: int, *, group_size: int = 128, scale_bits: int = 16, zero_bits: int = 0, bits: int = 4) -> float:
+def bits_per_weight(
+    fmt: str, d_in: int, *, group_size: int = 128, scale_bits: int = 16, zero_bits: int = 0, bits: int = 4
+) -> float:
     """Storage of one weight of a ``d_in``-input matrix in format ``fmt``, its share of scales included."""
     fmt = parse_choice("format", fmt, FORMATS)
     if fmt == "fp16":
@@ -147,22 +149,40 @@ def bits_per_weight(fmt: str, d_in: int, *, group_size: int = 128, scale_bits: i
     return code + overhead / group_size
 
 
-def _assumptions(arch: Architecture, fmt: str, group_size: int, scale_bits: int, zero_bits: int, bits: int, kv_bits: int, context: int, batch: int, card: ServingCard) -> list[str]:
+def _assumptions(
+    arch: Architecture,
+    fmt: str,
+    group_size: int,
+    scale_bits: int,
+    zero_bits: int,
+    bits: int,
+    kv_bits: int,
+    context: int,
+    batch: int,
+    card: ServingCard,
+) -> list[str]:
     lines = ["Sizes in GB = 10^9 bytes; a card fits when the total is at most its nominal size."]
+    zero = f" and a {zero_bits}-bit zero point" if zero_bits else ""
     layout = {
         "fp16": "Every weight in 16 bits.",
-        "int8": f"int8 codes with one {scale_bits}-bit scale{f' and {zero_bits}-bit zero' if zero_bits else ''} per output channel.",
-        "int4": f"4-bit codes in groups of {group_size}, each group with a {scale_bits}-bit scale{f' and a {zero_bits}-bit zero point' if zero_bits else ' (symmetric, no zero point)'}.",
+        "int8": f"int8 codes with one {scale_bits}-bit scale{zero} per output channel.",
+        "int4": f"4-bit codes in groups of {group_size}, each group with a {scale_bits}-bit scale"
+        + (zero or " (symmetric, no zero point)")
+        + ".",
         "nf4": f"NF4 codes with one fp32 absmax per block of {group_size} (bitsandbytes).",
-        "nf4-dq": f"NF4 codes, block {group_size}, with an 8-bit absmax per block and an fp32 constant per 256 absmaxes (double quantization).",
-        "custom": f"{bits}-bit codes in groups of {group_size}, each with a {scale_bits}-bit scale{f' and a {zero_bits}-bit zero point' if zero_bits else ''}.",
+        "nf4-dq": f"NF4 codes, block {group_size}, with an 8-bit absmax per block and an fp32 constant "
+        "per 256 absmaxes (double quantization).",
+        "custom": f"{bits}-bit codes in groups of {group_size}, each with a {scale_bits}-bit scale{zero}.",
     }[fmt]
     lines.append(layout)
     if fmt != "fp16":
-        lines.append("Only the blocks' linear projections are quantized; embeddings, norms and the LM head stay in 16 bits.")
+        lines.append(
+            "Only the blocks' linear projections are quantized; embeddings, norms and the LM head stay in 16 bits."
+        )
     lines.append(
-        f"KV cache: keys and values of {arch.num_layers} layers × {arch.num_key_value_heads} KV heads × {arch.head_dim} dims, "
-        f"{kv_bits}-bit, for {context:,} tokens × {batch} sequence{'s' if batch > 1 else ''} (the cache full, at the end of the context)."
+        f"KV cache: keys and values of {arch.num_layers} layers × {arch.num_key_value_heads} KV heads × "
+        f"{arch.head_dim} dims, {kv_bits}-bit, for {context:,} tokens × {batch} sequence{'s' if batch > 1 else ''} "
+        "(the cache full, at the end of the context)."
     )
     lines.append("Not counted: activations, the CUDA context and allocator slack (typically a few GB).")
     lines.append(
@@ -202,7 +222,9 @@ def estimate_deploy(
     for d_in, d_out in linear_shapes(arch).values():
         count = d_in * d_out * arch.num_layers
         quantized += count
-        quantized_bits += count * bits_per_weight(fmt, d_in, group_size=group_size, scale_bits=scale_bits, zero_bits=zero_bits, bits=bits)
+        quantized_bits += count * bits_per_weight(
+            fmt, d_in, group_size=group_size, scale_bits=scale_bits, zero_bits=zero_bits, bits=bits
+        )
     other = count_base_params(arch) - quantized
     weight_bytes = quantized_bits / 8 + other * 2
     kv_bytes = 2 * arch.num_layers * arch.kv_size * context * batch * kv_bits / 8
@@ -221,11 +243,16 @@ def estimate_deploy(
         weight_gb=weight_bytes / GB,
         kv_cache_gb=kv_bytes / GB,
         total_gb=total_gb,
-        fits=[CardFit(f"{c.name} {c.memory_gb:g} GB", c.memory_gb, total_gb <= c.memory_gb, c.memory_gb - total_gb) for c in SERVING_CARDS],
+        fits=[
+            CardFit(f"{c.name} {c.memory_gb:g} GB", c.memory_gb, total_gb <= c.memory_gb, c.memory_gb - total_gb)
+            for c in SERVING_CARDS
+        ],
         card=chosen_card.name,
         bandwidth_gb_s=chosen_card.bandwidth_gb_s,
         card_source=chosen_card.source,
         decode_steps_per_s=steps,
         tokens_per_s=steps * batch,
-        assumptions=_assumptions(arch, fmt, group_size, scale_bits, zero_bits, bits, kv_bits, context, batch, chosen_card),
+        assumptions=_assumptions(
+            arch, fmt, group_size, scale_bits, zero_bits, bits, kv_bits, context, batch, chosen_card
+        ),
     )

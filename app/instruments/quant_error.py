@@ -52,7 +52,12 @@ __all__ = [
 
 D_OUT, D_IN, TOKENS = 128, 512, 32
 METHODS: tuple[str, ...] = ("per-tensor", "per-channel", "per-group", "nf4")
-METHOD_LABELS: dict[str, str] = {"per-tensor": "absmax, per tensor", "per-channel": "absmax, per channel", "per-group": "absmax, per group", "nf4": "NF4, per group"}
+METHOD_LABELS: dict[str, str] = {
+    "per-tensor": "absmax, per tensor",
+    "per-channel": "absmax, per channel",
+    "per-group": "absmax, per group",
+    "nf4": "NF4, per group",
+}
 GROUP_SIZES: tuple[int, ...] = BLOCK_SIZES
 BITS_RANGE: tuple[int, int] = (2, 8)
 SWEEP_BITS: tuple[int, ...] = tuple(range(BITS_RANGE[0], BITS_RANGE[1] + 1))
@@ -138,7 +143,9 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return _norm(a - b) / _norm(a)
 
 
-def _measure(method: str, weights: np.ndarray, inputs: np.ndarray, reference: np.ndarray, bits: int, group_size: int) -> MethodError:
+def _measure(
+    method: str, weights: np.ndarray, inputs: np.ndarray, reference: np.ndarray, bits: int, group_size: int
+) -> MethodError:
     group = _group_of(method, group_size)
     if method == "nf4":
         restored = _nf4(weights, group)
@@ -155,12 +162,16 @@ def _measure(method: str, weights: np.ndarray, inputs: np.ndarray, reference: np
     )
 
 
-def quant_error_report(seed: int = 0, bits: int = 4, group_size: int = 128, outlier_percent: float = 1.0, outlier_scale: float = 20.0) -> QuantErrorReport:
+def quant_error_report(
+    seed: int = 0, bits: int = 4, group_size: int = 128, outlier_percent: float = 1.0, outlier_scale: float = 20.0
+) -> QuantErrorReport:
     """Errors of the four methods on one seeded matrix, and the output error against bit width."""
     seed = parse_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
     bits = parse_int("bits", bits, low=BITS_RANGE[0], high=BITS_RANGE[1])
     group_size = int(parse_choice("group_size", str(group_size), map(str, GROUP_SIZES)))
-    outlier_percent = parse_float("outlier_percent", outlier_percent, low=OUTLIER_PERCENT_RANGE[0], high=OUTLIER_PERCENT_RANGE[1])
+    outlier_percent = parse_float(
+        "outlier_percent", outlier_percent, low=OUTLIER_PERCENT_RANGE[0], high=OUTLIER_PERCENT_RANGE[1]
+    )
     outlier_scale = parse_float("outlier_scale", outlier_scale, low=OUTLIER_SCALE_RANGE[0], high=OUTLIER_SCALE_RANGE[1])
     return _report(seed, bits, group_size, outlier_percent, outlier_scale)
 
@@ -170,9 +181,15 @@ def _report(seed: int, bits: int, group_size: int, outlier_percent: float, outli
     weights, inputs, count = _draw(seed, outlier_percent, outlier_scale)
     reference = _matmul_t(inputs, weights)
     measured = {(m, b): _measure(m, weights, inputs, reference, b, group_size) for m in METHODS[:3] for b in SWEEP_BITS}
-    methods = tuple(measured[(m, bits)] for m in METHODS[:3]) + (_measure("nf4", weights, inputs, reference, 4, group_size),)
+    methods = tuple(measured[(m, bits)] for m in METHODS[:3]) + (
+        _measure("nf4", weights, inputs, reference, 4, group_size),
+    )
     sweep = tuple(
-        (m, tuple(round(measured[(m, b)].bits_per_weight, 4) for b in SWEEP_BITS), tuple(float(f"{measured[(m, b)].output_error:.4g}") for b in SWEEP_BITS))
+        (
+            m,
+            tuple(round(measured[(m, b)].bits_per_weight, 4) for b in SWEEP_BITS),
+            tuple(float(f"{measured[(m, b)].output_error:.4g}") for b in SWEEP_BITS),
+        )
         for m in METHODS[:3]
     )
     return QuantErrorReport(

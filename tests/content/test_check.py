@@ -22,7 +22,7 @@ EXPECTED = [
     "broken/vol1/01-broken.md:29: exercise 'ex-b': unknown quantity 'apples' "
     "(use one of: bytes, parameters, percent, count, number)",
     "broken/vol1/01-broken.md:35: instrument: unknown name 'flux-capacitor' "
-    "(known: lora-counter, nf4-levels, vram-fit)",
+    "(known: deploy-memory, lora-counter, nf4-levels, quant-error, vram-fit)",
     "broken/vol1/01-broken.md:40: instrument 'lora-counter': r: must be between 1 and 256; got 9,999.",
     "broken/vol1/01-broken.md:47: runnable 'snip-bad': syntax error: '(' was never closed",
     "broken/vol1/01-broken.md:50: callout: unknown kind 'sidebar' (known: pitfalls, next, note, recipe)",

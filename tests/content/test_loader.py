@@ -130,7 +130,13 @@ def test_ids_are_unique_across_the_book(tmp_path: Path) -> None:
     messages = [(p.path, p.message) for p in lib.problems()]
     first = "content/vol2/06-fine-tuning.md"
     assert messages == [
-        ("content/vol2/08-serving.md", f"exercise id 'full-ft-memory' is already used by exercise 'full-ft-memory' in {first}"),
-        ("content/vol2/08-serving.md", f"snippet id 'lora-algebra' is already used by snippet 'lora-algebra' in {first}"),
+        (
+            "content/vol2/08-serving.md",
+            f"exercise id 'full-ft-memory' is already used by exercise 'full-ft-memory' in {first}",
+        ),
+        (
+            "content/vol2/08-serving.md",
+            f"snippet id 'lora-algebra' is already used by snippet 'lora-algebra' in {first}",
+        ),
         ("content/vol2/08-serving.md", f"instrument id 'vram-fit' is already used by instrument 'vram-fit' in {first}"),
     ]

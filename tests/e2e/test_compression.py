@@ -28,7 +28,9 @@ CORRECT = [
 
 
 @pytest.mark.parametrize(("exercise_id", "answer", "solution_text"), CORRECT, ids=[c[0] for c in CORRECT])
-def test_a_correct_answer_is_graded_in_place_and_kept(page: Page, exercise_id: str, answer: str, solution_text: str) -> None:
+def test_a_correct_answer_is_graded_in_place_and_kept(
+    page: Page, exercise_id: str, answer: str, solution_text: str
+) -> None:
     page.goto(COMPRESSION)
     mark_document(page)
     exercise = page.locator(f"#ex-{exercise_id}")
@@ -50,14 +52,18 @@ def test_a_wrong_answer_gets_its_anticipated_feedback(page: Page) -> None:
     exercise.locator(".answer-input").fill("4")
     with page.expect_response(lambda r: r.url.endswith("/exercises/int4-g128-bits") and r.request.method == "POST"):
         exercise.get_by_role("button", name="Check").click()
-    expect(page.locator("#ex-int4-g128-bits-result")).to_contain_text("4 bits is the code alone", timeout=SWAP_TIMEOUT_MS)
+    expect(page.locator("#ex-int4-g128-bits-result")).to_contain_text(
+        "4 bits is the code alone", timeout=SWAP_TIMEOUT_MS
+    )
 
 
 def test_bits_per_weight_instrument_follows_its_controls(page: Page) -> None:
     page.goto(COMPRESSION)
     mark_document(page)
     results = page.locator("#deploy-memory-results")
-    expect(readout(results, "Bits / weight (int4, per group)").first).to_have_text("4.156")  # int4, g128, fp16 scale + 4-bit zero
+    expect(readout(results, "Bits / weight (int4, per group)").first).to_have_text(
+        "4.156"
+    )  # int4, g128, fp16 scale + 4-bit zero
     press_and_wait(page, page.locator('input[name="deploy-memory.zero_bits"]:checked'), "ArrowLeft", "deploy-memory")
     expect(readout(results, "Bits / weight (int4, per group)").first).to_have_text("4.125")  # symmetric: no zero point
     batch_before = readout(results, "KV cache").first.inner_text()

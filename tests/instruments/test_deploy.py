@@ -30,7 +30,17 @@ def test_memory_is_quantized_projections_plus_16_bit_rest_plus_kv_cache() -> Non
     arch = get_model("llama-2-70b")
     linear = sum(d_in * d_out for d_in, d_out in linear_shapes(arch).values()) * arch.num_layers
     rest = count_base_params(arch) - linear
-    e = estimate_deploy("llama-2-70b", "int4", group_size=128, scale_bits=16, zero_bits=4, context=4096, batch=1, kv_bits=16, card="h100-sxm")
+    e = estimate_deploy(
+        "llama-2-70b",
+        "int4",
+        group_size=128,
+        scale_bits=16,
+        zero_bits=4,
+        context=4096,
+        batch=1,
+        kv_bits=16,
+        card="h100-sxm",
+    )
     assert e.bits_per_weight == pytest.approx(4.15625)
     assert e.weight_gb == pytest.approx((linear * 4.15625 / 8 + rest * 2) / 1e9)
     # K and V, 80 layers, 8 KV heads x 128 dims, 4,096 tokens, 2 bytes: 1.34 GB.
@@ -53,17 +63,32 @@ def test_fp16_7b_matches_the_exercise_and_batch_multiplies_tokens_not_steps() ->
 def test_kv_cache_at_long_context_outgrows_the_weights() -> None:
     e = estimate_deploy("llama-2-7b", "fp16", context=4096, batch=8)
     assert e.kv_cache_gb > e.weight_gb  # 17.2 GB of cache against 13.5 GB of weights
-    assert estimate_deploy("llama-2-7b", "fp16", context=4096, batch=8, kv_bits=8).kv_cache_gb == pytest.approx(e.kv_cache_gb / 2)
+    assert estimate_deploy("llama-2-7b", "fp16", context=4096, batch=8, kv_bits=8).kv_cache_gb == pytest.approx(
+        e.kv_cache_gb / 2
+    )
 
 
 def test_every_card_cites_its_datasheet() -> None:
-    assert {c.card_id: c.bandwidth_gb_s for c in SERVING_CARDS} == {"rtx-4090": 1008, "l40s": 864, "a100-80gb": 2039, "h100-sxm": 3350, "h200": 4800}
+    assert {c.card_id: c.bandwidth_gb_s for c in SERVING_CARDS} == {
+        "rtx-4090": 1008,
+        "l40s": 864,
+        "a100-80gb": 2039,
+        "h100-sxm": 3350,
+        "h200": 4800,
+    }
     assert all("datasheet" in c.source or "whitepaper" in c.source for c in SERVING_CARDS)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"fmt": "int3"}, "format"), ({"group_size": 100}, "group_size"), ({"bits": 9}, "bits"), ({"context": 10}, "context"), ({"card": "tpu"}, "card"), ({"kv_bits": 4}, "kv_bits")],
+    [
+        ({"fmt": "int3"}, "format"),
+        ({"group_size": 100}, "group_size"),
+        ({"bits": 9}, "bits"),
+        ({"context": 10}, "context"),
+        ({"card": "tpu"}, "card"),
+        ({"kv_bits": 4}, "kv_bits"),
+    ],
 )
 def test_bad_settings_name_their_field(kwargs: dict[str, object], field: str) -> None:
     arguments: dict[str, object] = {"model": "llama-2-7b", "fmt": "int4", **kwargs}

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from app.instruments import InstrumentInputError
-from app.instruments.charts import quant_error_chart, render_chart
 from app.instruments.chart_keys import quant_error_chart_key
+from app.instruments.charts import quant_error_chart, render_chart
 from app.instruments.quant_error import D_IN, SWEEP_BITS, _report, quant_error_report
 
 
@@ -49,7 +49,15 @@ def test_each_extra_bit_lowers_the_error() -> None:
         assert list(errors) == sorted(errors, reverse=True), method
 
 
-@pytest.mark.parametrize(("args", "field"), [((0, 1, 128, 1.0, 20.0), "bits"), ((0, 4, 100, 1.0, 20.0), "group_size"), ((0, 4, 128, 50.0, 20.0), "outlier_percent"), ((-1, 4, 128, 1.0, 20.0), "seed")])
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ((0, 1, 128, 1.0, 20.0), "bits"),
+        ((0, 4, 100, 1.0, 20.0), "group_size"),
+        ((0, 4, 128, 50.0, 20.0), "outlier_percent"),
+        ((-1, 4, 128, 1.0, 20.0), "seed"),
+    ],
+)
 def test_bad_settings_name_their_field(args: tuple[object, ...], field: str) -> None:
     with pytest.raises(InstrumentInputError) as caught:
         quant_error_report(*args)  # type: ignore[arg-type]

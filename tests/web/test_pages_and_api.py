@@ -12,7 +12,7 @@ from tests.html_tree import parse_html
 def test_index_lists_the_chapters_that_exist(client: TestClient) -> None:
     page = parse_html(client.get("/").text)
     cards = page.find_all("li", cls="chapter-card")
-    assert len(cards) == 1
+    assert len(cards) == 2  # Chapter 06 and Chapter 07 (test_chapters_web.py checks the second)
     link = cards[0].find("a")
     assert link.attrs["href"] == "/chapters/fine-tuning"
     assert link.find(cls="chapter-number").text == "06"
@@ -37,7 +37,8 @@ def test_unknown_address_is_a_404_page(client: TestClient) -> None:
 
 def test_api_lists_chapters(client: TestClient) -> None:
     assert client.get("/api/chapters").json() == [
-        {"slug": "fine-tuning", "title": "Fine-tuning", "volume": 2, "number": 6, "reading_minutes": 20}
+        {"slug": "fine-tuning", "title": "Fine-tuning", "volume": 2, "number": 6, "reading_minutes": 20},
+        {"slug": "compression", "title": "Compression", "volume": 2, "number": 7, "reading_minutes": 25},
     ]
 
 
@@ -63,7 +64,7 @@ def test_healthz_reports_version_and_parts(client: TestClient) -> None:
     body = client.get("/healthz").json()
     assert body["status"] == "ok"
     assert body["version"]
-    assert body["parts"]["content"] == {"ok": True, "chapters": 1, "problems": 0}
+    assert body["parts"]["content"] == {"ok": True, "chapters": 2, "problems": 0}
     assert body["parts"]["database"]["ok"] is True
     assert body["parts"]["runner"]["level"] in ("full", "unsafe", "none")
 
