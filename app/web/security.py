@@ -107,5 +107,9 @@ class BodySizeLimit:
             await self._refuse(send)
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(BaseException):
+    """A streamed (chunked) body went over the cap.
+
+    A BaseException, so that FastAPI's body parsing (which turns any Exception while
+    reading into a 400 "error parsing the body") lets it through to BodySizeLimit: 413.
+    """
