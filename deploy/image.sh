@@ -100,11 +100,14 @@ SLIM
 # Wheels for the app and every dependency (the same CPython 3.11 / glibc as bookworm's).
 build_wheelhouse() {
     local py=.venv/bin/python stamp
-    stamp="$WHEELHOUSE/.built-$(cat pyproject.toml app/__init__.py | sha1sum | cut -c1-12)"
-    if [ -f "$stamp" ] && [ -z "$(find app -newer "$stamp" -name '*.py' -print -quit)" ]; then return 0; fi
+    # Rebuilt only when the project's sources or its dependency list change (a content hash,
+    # so a checkout or rebase that touches files without changing them costs nothing).
+    stamp="$WHEELHOUSE/.built-$( (sha1sum pyproject.toml; find app -type f -not -path '*/__pycache__/*' -print0 \
+        | sort -z | xargs -0 sha1sum) | sha1sum | cut -c1-12)"
+    if [ -f "$stamp" ]; then return 0; fi
     rm -rf "$WHEELHOUSE"
     mkdir -p "$WHEELHOUSE"
-    "$py" -m pip wheel --quiet --wheel-dir "$WHEELHOUSE" . 
+    "$py" -m pip wheel --quiet --wheel-dir "$WHEELHOUSE" .
     rm -rf build/lib build/bdist.* ./*.egg-info
     touch "$stamp"
 }
