@@ -76,7 +76,7 @@ def container(image: str) -> Iterator[dict]:
         wait_healthy(name)
         yield {"name": name, "volume": volume, "base": f"http://127.0.0.1:{port}"}
     finally:
-        docker("rm", "--force", name, check=False)
+        docker("rm", "--force", "--volumes", name, check=False)
         docker("volume", "rm", "--force", volume, check=False)
 
 
