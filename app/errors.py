@@ -35,6 +35,15 @@ class TextbookError(Exception):
         return self.message
 
 
+class NotAuthorized(TextbookError):
+    """A view that needs a token the request did not present (the instructor's)."""
+
+    status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="instructor"'}
+
+
 class NotFound(TextbookError):
     status = 404
 

@@ -19,6 +19,7 @@ from app.fleet.code_runner import CodeRunner, LocalRunner
 from app.fleet.endpoints import parse_runner_urls
 from app.fleet.gpu import find_cuda
 from app.fleet.remote import RemoteRunners
+from app.exercises.variant_ids import VariantIds
 from app.instruments.catalog import CATALOG, INSTRUMENT_CATALOG
 from app.instruments.chart_renderer import ChartRenderer
 from app.lifecycle import Lifecycle
@@ -27,10 +28,11 @@ from app.schema import check_schema
 from app.storage import ProgressStore
 from app.web.conditional import HtmlValidators
 from app.web.errors import install_error_handlers
+from app.web.instructor_auth import InstructorAuth
 from app.web.instrument_views import drawn, initial_view
 from app.web.learner import LearnerCookie
 from app.web.request_log import RequestLog
-from app.web.routes import api, docs, exercises, instruments, instruments_api, pages, runner
+from app.web.routes import api, docs, exercises, instructor, instruments, instruments_api, notebook, pages, runner
 from app.web.routes.pages import PYGMENTS_CSS_URL
 from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.state import AppState
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifecycle=Lifecycle(),
         assets=assets,
         missing_assets=missing_assets,
+        variant_ids=VariantIds(settings.resolved_secret_key()),
+        instructor=InstructorAuth(settings.instructor_token, settings.resolved_secret_key(), settings.cookie_secure) if settings.instructor_token else None,
     )
 
     @asynccontextmanager
@@ -188,6 +192,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (pages, exercises, instruments):
         app.include_router(module.router)
     app.include_router(instruments_api.router_for(CATALOG))
-    for module in (runner, api, docs):
+    for module in (runner, notebook, api, docs):
         app.include_router(module.router)
+    if state.instructor is not None:  # without a token the instructor view does not exist
+        app.include_router(instructor.router)
     return app

@@ -26,6 +26,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     delete,
     func,
     select,
@@ -34,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import PoolSettings, is_sqlite, make_engine
 from app.errors import Unavailable
+from app.exercises.answers import MAX_LENGTH as MAX_ANSWER_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +43,48 @@ log = logging.getLogger(__name__)
 # app/migrations/versions/ (ARCHITECTURE.md, "Changing the schema").
 metadata = MetaData()
 
+VARIANT_ID_MAX_CHARS = 512
+INSTRUMENT_SETTINGS_MAX_CHARS = 512
+
 attempts = Table(
     "attempts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("learner_id", String(64), nullable=False),
     Column("exercise_id", String(128), nullable=False),
-    Column("answer", String(200), nullable=False),
+    Column("answer", String(MAX_ANSWER_CHARS), nullable=False),
     Column("verdict", String(16), nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("variant", String(VARIANT_ID_MAX_CHARS), nullable=True),  # None: the chapter's own numbers
     Index("ix_attempts_learner_exercise", "learner_id", "exercise_id", "id"),
+    Index("ix_attempts_exercise_learner", "exercise_id", "learner_id", "id", "verdict"),
+)
+
+# One row per snippet run from a chapter page (for the class's stats, and "my version"
+# of the notebook: `code` is kept only when the learner edited the snippet).
+snippet_runs = Table(
+    "snippet_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("learner_id", String(64), nullable=False),
+    Column("snippet_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("code", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ix_snippet_runs_snippet_status", "snippet_id", "status"),
+    Index("ix_snippet_runs_learner_snippet", "learner_id", "snippet_id", "id"),
+)
+
+# One row per instrument state a learner looked at (a slider moved, a shared link opened).
+instrument_views = Table(
+    "instrument_views",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("learner_id", String(64), nullable=True),
+    Column("instrument_id", String(128), nullable=False),
+    Column("settings", String(INSTRUMENT_SETTINGS_MAX_CHARS), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_instrument_views_instrument_settings", "instrument_id", "settings"),
 )
 
 reveals = Table(
@@ -68,6 +102,7 @@ class Attempt:
     answer: str
     verdict: str
     created_at: float
+    variant: str | None = None  # the practice variant's id; None: the chapter's own numbers
 
 
 @dataclass(frozen=True)
@@ -78,6 +113,8 @@ class ExerciseRecord:
     solved: bool
     revealed: bool
     attempts: int
+    solved_canonical: bool = False  # solved with the chapter's own numbers
+    solved_variants: int = 0  # correct answers to practice variants
 
 
 class StoreUnavailable(Unavailable):
@@ -101,8 +138,8 @@ class ProgressStore:
         self.engine = make_engine(database_url, pool)
         self.is_sqlite = is_sqlite(self.engine.url)
 
-    def record_attempt(self, learner_id: str, exercise_id: str, answer: str, verdict: str) -> Attempt:
-        attempt = Attempt(exercise_id=exercise_id, answer=answer, verdict=verdict, created_at=time.time())
+    def record_attempt(self, learner_id: str, exercise_id: str, answer: str, verdict: str, variant: str | None = None) -> Attempt:
+        attempt = Attempt(exercise_id=exercise_id, answer=answer, verdict=verdict, created_at=time.time(), variant=variant)
         with (
             _unavailable_as(
                 f"Your answer could not be saved: {UNAVAILABLE}, and nothing was recorded. "
@@ -117,6 +154,7 @@ class ProgressStore:
                     answer=answer,
                     verdict=verdict,
                     created_at=attempt.created_at,
+                    variant=variant,
                 )
             )
         return attempt
@@ -150,6 +188,7 @@ class ProgressStore:
                     func.max(attempts.c.id),
                     func.count(),
                     func.sum((attempts.c.verdict == "correct").cast(Integer)),
+                    func.sum(((attempts.c.verdict == "correct") & attempts.c.variant.is_(None)).cast(Integer)),
                 )
                 .where(attempts.c.learner_id == learner_id, attempts.c.exercise_id.in_(exercise_ids))
                 .group_by(attempts.c.exercise_id)
@@ -169,17 +208,44 @@ class ProgressStore:
                 ).all()
             }
         records: dict[str, ExerciseRecord] = {}
-        for exercise_id, last_id, count, solved in summary:
+        for exercise_id, last_id, count, solved, solved_canonical in summary:
             row = last_rows[last_id]
             records[exercise_id] = ExerciseRecord(
                 last=Attempt(
-                    exercise_id=row.exercise_id, answer=row.answer, verdict=row.verdict, created_at=row.created_at
+                    exercise_id=row.exercise_id, answer=row.answer, verdict=row.verdict, created_at=row.created_at, variant=row.variant
                 ),
                 solved=bool(solved),
                 revealed=exercise_id in revealed,
                 attempts=int(count),
+                solved_canonical=bool(solved_canonical),
+                solved_variants=int(solved or 0) - int(solved_canonical or 0),
             )
         return records
+
+    def record_snippet_run(self, learner_id: str, snippet_id: str, status: str, edited_code: str | None) -> None:
+        with _unavailable_as(f"The run could not be recorded: {UNAVAILABLE}."), self.engine.begin() as connection:
+            connection.execute(
+                snippet_runs.insert().values(learner_id=learner_id, snippet_id=snippet_id, status=status, code=edited_code, created_at=time.time())
+            )
+
+    def record_instrument_view(self, learner_id: str | None, instrument_id: str, settings: str) -> None:
+        with _unavailable_as(f"The instrument view could not be recorded: {UNAVAILABLE}."), self.engine.begin() as connection:
+            connection.execute(
+                instrument_views.insert().values(learner_id=learner_id, instrument_id=instrument_id, settings=settings[:INSTRUMENT_SETTINGS_MAX_CHARS], created_at=time.time())
+            )
+
+    def last_snippet_code(self, learner_id: str, snippet_ids: list[str]) -> dict[str, str]:
+        """Per snippet, the code of the learner's last run if it was an edit (their version)."""
+        if not snippet_ids:
+            return {}
+        with _unavailable_as(f"Your edited snippets could not be read: {UNAVAILABLE}."), self.engine.connect() as connection:
+            last = (
+                select(func.max(snippet_runs.c.id))
+                .where(snippet_runs.c.learner_id == learner_id, snippet_runs.c.snippet_id.in_(snippet_ids))
+                .group_by(snippet_runs.c.snippet_id)
+            )
+            rows = connection.execute(select(snippet_runs.c.snippet_id, snippet_runs.c.code).where(snippet_runs.c.id.in_(last))).all()
+        return {row.snippet_id: row.code for row in rows if row.code is not None}
 
     def attempt_count(self, learner_id: str | None = None) -> int:
         query = select(func.count()).select_from(attempts)
@@ -199,6 +265,8 @@ class ProgressStore:
         ):
             removed = connection.execute(delete(attempts).where(attempts.c.learner_id == learner_id)).rowcount
             connection.execute(delete(reveals).where(reveals.c.learner_id == learner_id))
+            connection.execute(delete(snippet_runs).where(snippet_runs.c.learner_id == learner_id))
+            connection.execute(delete(instrument_views).where(instrument_views.c.learner_id == learner_id))
         return int(removed or 0)
 
     def healthy_connection(self) -> bool:

@@ -10,15 +10,27 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 
 from app.content.frontmatter import parse_front_matter, split_front_matter
-from app.content.model import DIRECTIVE_KINDS, Block, Chapter, ChapterLink, DirectiveBlock, Exercise, HtmlBlock, Problem
+from app.content.model import (
+    DIRECTIVE_KINDS,
+    Block,
+    Chapter,
+    ChapterLink,
+    DirectiveBlock,
+    Exercise,
+    ExerciseVariant,
+    HtmlBlock,
+    Problem,
+)
 from app.content.plugins.directive import SENTINEL, DocumentEnv, render_document
 from app.content.reading import count_words, estimate_reading_minutes
+from app.content.variants import render_variant
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +196,10 @@ class ChapterLibrary:
             if exercise is not None:
                 return chapter, exercise
         return None
+
+    def variant(self, exercise: Exercise, params: Mapping[str, float], variant_id: str | None) -> ExerciseVariant:
+        """One practice variant of an exercise, rendered with this library's Markdown parser."""
+        return render_variant(self._md, exercise, params, variant_id)
 
     def neighbours(self, chapter: Chapter) -> tuple[Chapter | None, Chapter | None]:
         """The previous and next published chapters of the same volume."""

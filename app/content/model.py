@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.exercises.grading import AnswerKey
+from app.exercises.variants import VariantRecipe
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,46 @@ class Equation:
 
 
 @dataclass(frozen=True)
-class Exercise:
-    id: str
-    prompt: str  # Markdown source, for the API
+class ExerciseTexts:
+    """An exercise's Markdown as written, with ``{{ expression }}`` placeholders for its parameters."""
+
+    prompt: str
+    solution: str
+    hints: tuple[str, ...]
+    answer_key: AnswerKey  # as written: mistakes' feedback still holds its placeholders
+
+
+@dataclass(frozen=True)
+class ExerciseVariant:
+    """One set of an exercise's numbers, rendered: what a learner reads, and its answer key.
+
+    ``id`` is None for the canonical variant (the chapter's own numbers)."""
+
+    id: str | None
+    params: dict[str, float]
     prompt_html: str
     solution_html: str
     hints_html: tuple[str, ...]
     answer_key: AnswerKey
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    prompt: str  # Markdown source of the canonical variant, for the API
+    prompt_html: str
+    solution_html: str
+    hints_html: tuple[str, ...]
+    answer_key: AnswerKey  # the canonical variant's
     unit_hint: str | None  # shown beside the answer field, e.g. "GB"
     line: int
+    texts: ExerciseTexts | None = None  # set when the exercise has parameters
+    recipe: VariantRecipe | None = None  # None: the exercise has one set of numbers
+
+    @property
+    def canonical(self) -> ExerciseVariant:
+        params = self.recipe.canonical if self.recipe else {}
+        return ExerciseVariant(None, params, self.prompt_html, self.solution_html, self.hints_html, self.answer_key)
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,8 @@ def parse_answer(text: str, quantity: Quantity = "number") -> ParsedAnswer:
 
 def quote(text: str, limit: int = 40) -> str:
     """Echo typed text in feedback, cut short so a pasted paragraph doesn't fill the page."""
-    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"“{shown.replace('$', chr(92) + '$')}”"  # a typed $ is text, not math, when feedback is shown
 
 
 def _with_unit(value: float, unit_text: str, quantity: Quantity, typed: str, read: str) -> ParsedAnswer:

@@ -59,7 +59,7 @@ Reason = Literal[
 @dataclass(frozen=True)
 class Grade:
     verdict: Verdict
-    feedback: str  # plain text; the web layer escapes it
+    feedback: str  # plain text with $...$ math; the web layer escapes it and renders the math
     parsed: ParsedAnswer | None
     reason: Reason | None = None  # which rule decided, for tests and analytics
 
@@ -183,10 +183,10 @@ def _diagnose_sign(attempt: _Attempt) -> tuple[Reason, str] | None:
     return None
 
 
-_UNIT_SIZES = {
-    "B": "bytes", "bit": "bits", "kB": "10^3 bytes", "MB": "10^6 bytes", "GB": "10^9 bytes",
-    "TB": "10^12 bytes", "PB": "10^15 bytes", "KiB": "2^10 bytes", "MiB": "2^20 bytes",
-    "GiB": "2^30 bytes", "TiB": "2^40 bytes", "PiB": "2^50 bytes",
+_UNIT_SIZES = {  # feedback is shown with its $...$ as math
+    "B": "bytes", "bit": "bits", "kB": "$10^3$ bytes", "MB": "$10^6$ bytes", "GB": "$10^9$ bytes",
+    "TB": "$10^{12}$ bytes", "PB": "$10^{15}$ bytes", "KiB": "$2^{10}$ bytes", "MiB": "$2^{20}$ bytes",
+    "GiB": "$2^{30}$ bytes", "TiB": "$2^{40}$ bytes", "PiB": "$2^{50}$ bytes",
 }  # fmt: skip
 _UNIT_WORDS = {"B": "bytes", "bit": "bits"}
 _SCALE_NAMES = {"k": "thousands", "M": "millions", "B": "billions", "T": "trillions"}

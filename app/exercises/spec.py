@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from app.errors import TextbookError
 from app.exercises.units import (
     DIMENSION_OF,
     QUANTITIES,
@@ -67,12 +68,13 @@ class AnswerKey:
     mistakes: tuple[Mistake, ...] = ()
 
 
-class AnswerSpecError(ValueError):
-    """An answer spec an author must fix; the message names the field and the fix."""
+class AnswerSpecError(TextbookError):
+    """An answer spec an author must fix; the message names the field and the fix.
 
-    @property
-    def message(self) -> str:
-        return str(self.args[0])
+    Raised while content loads (reported by `textbook check` with its line), so no
+    request ever answers with it; as a `TextbookError` it would be a 422."""
+
+    status = 422
 
 
 # --- the answer spec -------------------------------------------------------------------

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 HEADINGS = {
     400: "That request could not be read",
+    401: "Sign-in needed",
     404: "Page not found",
     405: "That action is not available here",
     413: "That is too large",

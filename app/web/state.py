@@ -10,8 +10,10 @@ from jinja2 import Environment
 
 from app.config import Settings
 from app.content.loader import ChapterLibrary
+from app.exercises.variant_ids import VariantIds
 from app.instruments.chart_renderer import ChartRenderer
 from app.lifecycle import Lifecycle
+from app.web.instructor_auth import InstructorAuth
 from app.web.learner import LearnerCookie
 from app.web.static_files import AssetDigests
 
@@ -33,6 +35,8 @@ class AppState:
     lifecycle: Lifecycle
     assets: AssetDigests
     missing_assets: list[str]
+    variant_ids: VariantIds
+    instructor: InstructorAuth | None = None  # None: no instructor token set, no instructor view
 
 
 async def app_state(request: Request) -> AppState:

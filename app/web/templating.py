@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
+from app.content.plugins.math import text_with_math
 from app.exercises.answers import MAX_LENGTH as MAX_ANSWER_CHARS
 from app.instruments.errors import InstrumentInputError, parse_bool
 from app.instruments.formatting import format_gb, format_percent
@@ -95,6 +97,7 @@ def build_templates(templates_dir: Path, runner_limits: RunnerLimits) -> Environ
         plain=plain,
         attr_path=attr_path,
         readout=readout,
+        with_math=lambda text: Markup(text_with_math(text)),
     )
     env.globals.update(
         limits=runner_limits,  # what a run may use: the editor's maxlength, the messages of a stopped run

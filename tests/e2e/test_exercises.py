@@ -15,7 +15,7 @@ pytestmark = E2E
 CORRECT = [
     ("full-ft-memory", "112 GB", "112 GB"),
     ("lora-adapter-params", "65536", "65,536"),
-    ("lora-trainable-percent", "0.39", "0.39%"),
+    ("lora-trainable-percent", "0.39", "0.391%"),
     ("nf4-levels-count", "16", "16"),
     ("qlora-70b-weights", "35 GB", "35 GB"),
 ]

@@ -165,14 +165,14 @@ DIAGNOSES = [
         "full_ft",
         "104.3",
         "bare_unit",
-        "104.3 looks like the size in GiB (2^30 bytes), but this question asks for GB (10^9 bytes). "
+        "104.3 looks like the size in GiB ($2^{30}$ bytes), but this question asks for GB ($10^9$ bytes). "
         "Convert it, or type the unit too: “104.3 GiB”.",
     ),
     (
         "qlora",
         "32.6",
         "bare_unit",
-        "32.6 looks like the size in GiB (2^30 bytes), but this question asks for GB (10^9 bytes). "
+        "32.6 looks like the size in GiB ($2^{30}$ bytes), but this question asks for GB ($10^9$ bytes). "
         "Convert it, or type the unit too: “32.6 GiB”.",
     ),
     (
@@ -199,7 +199,7 @@ DIAGNOSES = [
         "full_ft",
         "104.3 GB",
         "binary_prefix",
-        "Close: 104.3 GB is off by a factor of 1.074, the gap between GiB (2^30 bytes) and GB (10^9 bytes). "
+        "Close: 104.3 GB is off by a factor of 1.074, the gap between GiB ($2^{30}$ bytes) and GB ($10^9$ bytes). "
         "Check which of the two you divided by.",
     ),
     ("full_ft", "120.3 GB", "binary_prefix", None),
@@ -207,7 +207,7 @@ DIAGNOSES = [
         "gib",
         "112",
         "bare_unit",
-        "112 looks like the size in GB (10^9 bytes), but this question asks for GiB (2^30 bytes). "
+        "112 looks like the size in GB ($10^9$ bytes), but this question asks for GiB ($2^{30}$ bytes). "
         "Convert it, or type the unit too: “112 GB”.",
     ),
     ("gib", "112 GiB", "binary_prefix", None),
@@ -215,7 +215,7 @@ DIAGNOSES = [
         "tb",
         "1.0186 TB",
         "binary_prefix",
-        "Close: 1.0186 TB is off by a factor of 1.1, the gap between TiB (2^40 bytes) and TB (10^12 bytes). "
+        "Close: 1.0186 TB is off by a factor of 1.1, the gap between TiB ($2^{40}$ bytes) and TB ($10^{12}$ bytes). "
         "Check which of the two you divided by.",
     ),
     ("qlora", "37.6", "binary_prefix", None),

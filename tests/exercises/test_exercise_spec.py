@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from app.errors import TextbookError
 from app.exercises.grading import AnswerKey, AnswerSpecError, Mistake, answer_key_from_spec, parse_tolerance
 
 GB_UNITS = "one of B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB, bit"
@@ -193,5 +194,5 @@ def test_explains_every_invalid_spec(spec: Any, message: str) -> None:
     assert str(caught.value) == message
 
 
-def test_spec_errors_are_value_errors() -> None:
-    assert issubclass(AnswerSpecError, ValueError)
+def test_spec_errors_join_the_one_error_family() -> None:
+    assert issubclass(AnswerSpecError, TextbookError)

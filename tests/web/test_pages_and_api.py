@@ -130,3 +130,19 @@ def test_an_author_s_broken_edit_does_not_take_the_chapter_away_from_students(tm
         )
         health = live.get("/healthz")
         assert health.status_code == 200 and health.json()["parts"]["content"]["problems"] >= 1
+
+
+def test_exercises_depend_on_nothing_above_them() -> None:
+    """Dependencies point one way: content and web use the exercises package, never the reverse
+    (checked through every import a module makes, not only its direct ones)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib, pkgutil, app.exercises as pkg\n"
+        "for m in pkgutil.iter_modules(pkg.__path__): importlib.import_module('app.exercises.' + m.name)\n"
+        "bad = sorted(n for n in sys.modules if n.startswith(('app.content', 'app.web', 'app.storage', 'app.instruments', 'app.runner', 'fastapi', 'jinja2')))\n"
+        "print(bad)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert found == "[]"

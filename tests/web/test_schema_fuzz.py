@@ -50,6 +50,7 @@ EXERCISES = ["full-ft-memory", "lora-adapter-params", "lora-trainable-percent", 
 PARAMETER_HINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("/api/chapters/{slug}", "slug"): {"type": "string", "enum": ["fine-tuning"]},
     ("/api/exercises/{exercise_id}/check", "exercise_id"): {"type": "string", "enum": EXERCISES},
+    ("/api/exercises/{exercise_id}/variants", "exercise_id"): {"type": "string", "enum": EXERCISES},
 }
 ANSWER_HINT = {
     "type": "string",
@@ -70,6 +71,8 @@ def with_hints(openapi: dict[str, Any]) -> dict[str, Any]:
     hinted["components"]["schemas"]["CheckRequest"]["properties"]["answer"] = dict(ANSWER_HINT)
     # The test server has no GPU runner: "cuda" is refused (422, naming the device), like an unknown id.
     hinted["components"]["schemas"]["RunBody"]["properties"]["device"] = {"type": "string", "enum": ["cpu"]}
+    # A variant id is signed by the server: a made-up one is rightly refused, so valid cases name none.
+    hinted["components"]["schemas"]["CheckRequest"]["properties"]["variant"] = {"type": "null"}
     return hinted
 
 

@@ -26,7 +26,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from app.content.model import Exercise
+from app.content.model import Exercise, ExerciseTexts
 from app.content.plugins.directive import (
     DocumentEnv,
     absolute_line,
@@ -42,8 +42,9 @@ from app.content.plugins.directive import (
     unknown_fields,
 )
 from app.exercises.grading import AnswerSpecError, answer_key_from_spec, grade_answer
+from app.exercises.variants import fill, key_for, recipe_from_spec, variant_problems
 
-FIELDS = {"id", "prompt", "answer", "mistakes", "hints", "unit_hint", "solution"}
+FIELDS = {"id", "prompt", "answer", "mistakes", "hints", "unit_hint", "solution", "params"}
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
@@ -83,12 +84,23 @@ def _build(md: MarkdownIt, data: dict[str, Any], token: Token, env: DocumentEnv)
         report(env, line, f"{what}: 'hints' must be a list of strings")
         hints = []
     try:
+        recipe, answer, mistakes = recipe_from_spec(data.get("params"), answer, mistakes)
         key = answer_key_from_spec({**answer, "mistakes": mistakes})
     except AnswerSpecError as exc:
         report(env, line, f"{what}: {exc}")
         return None
     if exercise_id is None or prompt is None or solution is None:
         return None
+    texts = ExerciseTexts(prompt.strip(), solution, tuple(hints), key)
+    if recipe is not None:
+        problems = variant_problems(key, recipe, (texts.solution, texts.prompt, *texts.hints), final_value)
+        for problem in problems:
+            report(env, line, f"{what}: {problem}")
+        if problems:
+            return None
+        key = key_for(key, recipe, recipe.canonical)  # feedback filled with the chapter's numbers
+        prompt, solution = fill(texts.prompt, recipe.canonical), fill(texts.solution, recipe.canonical)
+        hints = [fill(hint, recipe.canonical) for hint in texts.hints]
     stated = final_value(solution)
     if stated is not None:
         verdict = grade_answer(key, stated).verdict
@@ -104,6 +116,8 @@ def _build(md: MarkdownIt, data: dict[str, Any], token: Token, env: DocumentEnv)
         answer_key=key,
         unit_hint=str(unit_hint) if unit_hint else None,
         line=line,
+        texts=texts if recipe is not None else None,
+        recipe=recipe,
     )
 
 

@@ -68,6 +68,26 @@ def convert_math(state: StateCore) -> None:
                     _convert(child, env, line, display=child.type == "math_inline_double")
 
 
+_INLINE_MATH = re.compile(r"(?<!\\)\$(.+?)(?<!\\)\$")
+
+
+def text_with_math(text: str) -> str:
+    """Plain text (a grader's feedback) as HTML: escaped, with its `$...$` spans as MathML.
+
+    A dollar that is not math is written `\\$` (the grader's `quote` does this for what a
+    student typed); math that does not convert is shown as its source."""
+    parts, last = [], 0
+    for match in _INLINE_MATH.finditer(text):
+        parts.append(_escape(text[last : match.start()].replace("\\$", "$")))
+        try:
+            parts.append(to_mathml(match.group(1), display=False))
+        except ValueError:
+            parts.append(_escape(match.group(0)))
+        last = match.end()
+    parts.append(_escape(text[last:].replace("\\$", "$")))
+    return "".join(parts)
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from app.errors import BadInput
 from app.web.chapter_page import chapter_context
 from app.web.dependencies import find_chapter, find_instrument
+from app.web.explorations import record_instrument_view
 from app.web.htmx import is_htmx, render
 from app.web.instrument_views import compute_view, drawn, fields_for, state_query
 from app.web.state import AppState, app_state
@@ -48,6 +49,7 @@ async def instrument_results(
     if view.error is None:
         query = state_query(instrument, view.params, request.headers.get("HX-Current-URL"))
         response.headers["HX-Push-Url"] = f"/chapters/{chapter.slug}?{query}"
+        await record_instrument_view(state, request, instrument.id, state_query(instrument, view.params, None))
     return response
 
 

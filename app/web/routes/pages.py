@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from app.content.plugins.highlight import pygments_css
-from app.exercises.progress import chapter_progress
+from app.web.exercise_progress import chapter_progress
 from app.web.chapter_page import chapter_context, saved_records
 from app.web.dependencies import find_chapter
 from app.web.htmx import render

@@ -14,6 +14,7 @@ from app.fleet.code_runner import DEVICE_NAMES
 from app.runner.protocol import RunnerLimits, RunRequest, RunResult
 from app.web.chapter_page import chapter_context
 from app.web.dependencies import find_chapter, find_snippet
+from app.web.explorations import record_snippet_run
 from app.web.errors import api_errors
 from app.web.forms import Text, read_form
 from app.web.htmx import is_htmx, render
@@ -89,13 +90,19 @@ async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppSt
             run = SnippetRun(code=code, result=None, error=refused.message, device=device)
             status = refused.status
             headers = refused.headers() or None
+    learner_id, is_new = state.learners.ensure(request)
+    if run.result is not None:
+        await record_snippet_run(state, learner_id, snippet.id, run.result.status, code if code != snippet.code else None)
     if is_htmx(request):
         context = {"run": run, "snippet": snippet, "chapter": chapter}
-        return render(request, state.templates, "_run_output.html", context)
-    context = await chapter_context(
-        state, request, chapter, state.learners.read(request), snippet_runs={snippet.id: run}
-    )
-    return render(request, state.templates, "chapter.html", context, status_code=status, headers=headers)
+        response = render(request, state.templates, "_run_output.html", context)
+    else:
+        context = await chapter_context(state, request, chapter, learner_id, snippet_runs={snippet.id: run})
+        response = render(request, state.templates, "chapter.html", context, status_code=status, headers=headers)
+    if is_new:
+        state.learners.attach(response, learner_id)
+    return response
+
 
 
 @router.post("/api/run", response_model=RunOut, tags=["runner"], responses=api_errors(413, 422, 429, 503))

@@ -1,0 +1,60 @@
+"""The instructor's stats against a fixture counted by hand, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from app.class_stats import SettingCount, SnippetStats, WrongAnswer, class_stats, median_from_histogram
+from app.schema import upgrade
+from app.storage import ProgressStore, attempts, instrument_views, reveals, snippet_runs
+
+#  learner, exercise, answer, verdict, variant, at
+ATTEMPTS = [
+    ("L1", "e1", "14", "incorrect", None, 1),
+    ("L1", "e1", "112 GB", "correct", None, 2),  # solved on the 2nd try
+    ("L2", "e1", "112", "correct", None, 3),  # first try
+    ("L3", "e1", "14", "incorrect", None, 4),
+    ("L3", "e1", "14 ", "incorrect", None, 5),  # the same wrong answer, typed with a space
+    ("L3", "e1", "112", "correct", None, 20),  # 3rd try, after revealing at 10
+    ("L4", "e1", "56", "incorrect", None, 6),  # never solved, revealed at 11
+    ("L5", "e1", "99", "incorrect", "variant-a", 7),  # a variant's wrong answer: not the chapter's numbers
+    ("L5", "e1", "24", "correct", "variant-a", 8),  # 2nd try, in a variant
+]
+REVEALS = [("L3", "e1", 10), ("L4", "e1", 11), ("L2", "e1", 12)]  # L2 revealed after solving: not counted
+RUNS = [("L1", "s1", "ok"), ("L1", "s1", "ok"), ("L2", "s1", "error")]
+VIEWS = [("L1", "lora", "lora.r=16"), ("L2", "lora", "lora.r=16"), (None, "lora", "lora.r=16"), ("L1", "lora", "lora.r=8")]
+
+
+def test_median_from_a_histogram() -> None:
+    assert median_from_histogram({}) is None
+    assert median_from_histogram({1: 1, 2: 2, 3: 1}) == 2
+    assert median_from_histogram({1: 1, 4: 1}) == 2.5
+    assert median_from_histogram({5: 3}) == 5
+
+
+def test_stats_match_the_hand_counted_fixture(empty_database_url: str) -> None:
+    store = ProgressStore(empty_database_url)
+    try:
+        upgrade(store.engine)
+        with store.engine.begin() as connection:
+            for learner, exercise, answer, verdict, variant, at in ATTEMPTS:
+                connection.execute(
+                    attempts.insert().values(learner_id=learner, exercise_id=exercise, answer=answer, verdict=verdict, variant=variant, created_at=float(at))
+                )
+            for learner, exercise, at in REVEALS:
+                connection.execute(reveals.insert().values(learner_id=learner, exercise_id=exercise, created_at=float(at)))
+            for learner, snippet, status in RUNS:
+                connection.execute(snippet_runs.insert().values(learner_id=learner, snippet_id=snippet, status=status, code=None, created_at=1.0))
+            for learner, instrument, settings in VIEWS:
+                connection.execute(instrument_views.insert().values(learner_id=learner, instrument_id=instrument, settings=settings, created_at=1.0))
+        stats = class_stats(store.engine, ["e1", "e2"], ["s1", "s2"], ["lora", "vram"])
+    finally:
+        store.close()
+    e1, e2 = stats.exercises
+    assert (e1.id, e1.learners, e1.attempts, e1.solved, e1.first_try_correct) == ("e1", 5, 9, 4, 1)
+    assert e1.median_attempts_to_solve == 2.0  # tries 2, 1, 3, 2
+    assert e1.revealed_before_solved == 2
+    assert e1.wrong_answers == [WrongAnswer("14", 3), WrongAnswer("56", 1)]
+    assert (e2.learners, e2.attempts, e2.solved, e2.median_attempts_to_solve, e2.wrong_answers) == (0, 0, 0, None, [])
+    assert stats.snippets == [SnippetStats("s1", 3, 1, 2), SnippetStats("s2", 0, 0, 0)]
+    lora, vram = stats.instruments
+    assert (lora.views, lora.top_settings) == (4, [SettingCount("lora.r=16", 3), SettingCount("lora.r=8", 1)])
+    assert (vram.views, vram.top_settings) == (0, [])
