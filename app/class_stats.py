@@ -92,14 +92,21 @@ def median_from_histogram(histogram: dict[int, int]) -> float | None:
     return (nth(total // 2 - 1) + nth(total // 2)) / 2
 
 
-def class_stats(engine: Engine, exercise_ids: list[str], snippet_ids: list[str], instrument_ids: list[str]) -> ClassStats:
+def class_stats(
+    engine: Engine, exercise_ids: list[str], snippet_ids: list[str], instrument_ids: list[str]
+) -> ClassStats:
     """Everything the instructor view shows, in a handful of aggregate queries (one connection)."""
     a = attempts
     is_correct = a.c.verdict == "correct"
     by_exercise = {i: ExerciseStats(i) for i in exercise_ids}
     with engine.connect() as connection:
         for exercise_id, learners, count, solved in connection.execute(
-            select(a.c.exercise_id, func.count(distinct(a.c.learner_id)), func.count(), func.count(distinct(case((is_correct, a.c.learner_id)))))
+            select(
+                a.c.exercise_id,
+                func.count(distinct(a.c.learner_id)),
+                func.count(),
+                func.count(distinct(case((is_correct, a.c.learner_id)))),
+            )
             .where(a.c.exercise_id.in_(exercise_ids))
             .group_by(a.c.exercise_id)
         ):
@@ -113,12 +120,20 @@ def class_stats(engine: Engine, exercise_ids: list[str], snippet_ids: list[str],
             .subquery()
         )
         for exercise_id, count in connection.execute(
-            select(a.c.exercise_id, func.count()).join(first, a.c.id == first.c.first_id).where(is_correct).group_by(a.c.exercise_id)
+            select(a.c.exercise_id, func.count())
+            .join(first, a.c.id == first.c.first_id)
+            .where(is_correct)
+            .group_by(a.c.exercise_id)
         ):
             by_exercise[exercise_id].first_try_correct = int(count)
 
         first_correct = (
-            select(a.c.exercise_id, a.c.learner_id, func.min(a.c.id).label("first_correct_id"), func.min(a.c.created_at).label("solved_at"))
+            select(
+                a.c.exercise_id,
+                a.c.learner_id,
+                func.min(a.c.id).label("first_correct_id"),
+                func.min(a.c.created_at).label("solved_at"),
+            )
             .where(a.c.exercise_id.in_(exercise_ids), is_correct)
             .group_by(a.c.exercise_id, a.c.learner_id)
             .subquery()
@@ -127,7 +142,11 @@ def class_stats(engine: Engine, exercise_ids: list[str], snippet_ids: list[str],
             select(a.c.exercise_id, func.count().label("tries"))
             .join(
                 first_correct,
-                and_(a.c.exercise_id == first_correct.c.exercise_id, a.c.learner_id == first_correct.c.learner_id, a.c.id <= first_correct.c.first_correct_id),
+                and_(
+                    a.c.exercise_id == first_correct.c.exercise_id,
+                    a.c.learner_id == first_correct.c.learner_id,
+                    a.c.id <= first_correct.c.first_correct_id,
+                ),
             )
             .group_by(a.c.exercise_id, a.c.learner_id)
             .subquery()
@@ -143,8 +162,16 @@ def class_stats(engine: Engine, exercise_ids: list[str], snippet_ids: list[str],
         r = reveals
         for exercise_id, count in connection.execute(
             select(r.c.exercise_id, func.count())
-            .select_from(r.outerjoin(first_correct, and_(r.c.exercise_id == first_correct.c.exercise_id, r.c.learner_id == first_correct.c.learner_id)))
-            .where(r.c.exercise_id.in_(exercise_ids), or_(first_correct.c.solved_at.is_(None), r.c.created_at < first_correct.c.solved_at))
+            .select_from(
+                r.outerjoin(
+                    first_correct,
+                    and_(r.c.exercise_id == first_correct.c.exercise_id, r.c.learner_id == first_correct.c.learner_id),
+                )
+            )
+            .where(
+                r.c.exercise_id.in_(exercise_ids),
+                or_(first_correct.c.solved_at.is_(None), r.c.created_at < first_correct.c.solved_at),
+            )
             .group_by(r.c.exercise_id)
         ):
             by_exercise[exercise_id].revealed_before_solved = int(count)
@@ -157,7 +184,10 @@ def class_stats(engine: Engine, exercise_ids: list[str], snippet_ids: list[str],
             .subquery()
         )
         ranked = select(
-            wrong, func.row_number().over(partition_by=wrong.c.exercise_id, order_by=(wrong.c.n.desc(), wrong.c.answer)).label("place")
+            wrong,
+            func.row_number()
+            .over(partition_by=wrong.c.exercise_id, order_by=(wrong.c.n.desc(), wrong.c.answer))
+            .label("place"),
         ).subquery()
         for exercise_id, answer, count, _ in connection.execute(
             select(ranked).where(ranked.c.place <= TOP).order_by(ranked.c.exercise_id, ranked.c.place)
@@ -168,7 +198,12 @@ def class_stats(engine: Engine, exercise_ids: list[str], snippet_ids: list[str],
         snippet_rows = {
             snippet_id: SnippetStats(snippet_id, int(runs), int(errored or 0), int(learners))
             for snippet_id, runs, errored, learners in connection.execute(
-                select(s.c.snippet_id, func.count(), func.sum(case((s.c.status != "ok", 1), else_=0).cast(Integer)), func.count(distinct(s.c.learner_id)))
+                select(
+                    s.c.snippet_id,
+                    func.count(),
+                    func.sum(case((s.c.status != "ok", 1), else_=0).cast(Integer)),
+                    func.count(distinct(s.c.learner_id)),
+                )
                 .where(s.c.snippet_id.in_(snippet_ids))
                 .group_by(s.c.snippet_id)
             )
@@ -178,16 +213,28 @@ def class_stats(engine: Engine, exercise_ids: list[str], snippet_ids: list[str],
         view_counts = {
             instrument_id: int(count)
             for instrument_id, count in connection.execute(
-                select(v.c.instrument_id, func.count()).where(v.c.instrument_id.in_(instrument_ids)).group_by(v.c.instrument_id)
+                select(v.c.instrument_id, func.count())
+                .where(v.c.instrument_id.in_(instrument_ids))
+                .group_by(v.c.instrument_id)
             )
         }
-        settings = select(v.c.instrument_id, v.c.settings, func.count().label("n")).where(v.c.instrument_id.in_(instrument_ids)).group_by(v.c.instrument_id, v.c.settings).subquery()
+        settings = (
+            select(v.c.instrument_id, v.c.settings, func.count().label("n"))
+            .where(v.c.instrument_id.in_(instrument_ids))
+            .group_by(v.c.instrument_id, v.c.settings)
+            .subquery()
+        )
         ranked_settings = select(
-            settings, func.row_number().over(partition_by=settings.c.instrument_id, order_by=(settings.c.n.desc(), settings.c.settings)).label("place")
+            settings,
+            func.row_number()
+            .over(partition_by=settings.c.instrument_id, order_by=(settings.c.n.desc(), settings.c.settings))
+            .label("place"),
         ).subquery()
         top_settings: dict[str, list[SettingCount]] = defaultdict(list)
         for instrument_id, setting, count, _ in connection.execute(
-            select(ranked_settings).where(ranked_settings.c.place <= TOP).order_by(ranked_settings.c.instrument_id, ranked_settings.c.place)
+            select(ranked_settings)
+            .where(ranked_settings.c.place <= TOP)
+            .order_by(ranked_settings.c.instrument_id, ranked_settings.c.place)
         ):
             top_settings[instrument_id].append(SettingCount(setting, int(count)))
 

@@ -57,7 +57,9 @@ class Settings(BaseSettings):
         default=None, description="signs the learner cookie; default: generated once into data_dir"
     )
     instructor_token: str | None = Field(
-        default=None, min_length=16, description="opens /instructor (the class's stats); unset: the instructor view does not exist"
+        default=None,
+        min_length=16,
+        description="opens /instructor (the class's stats); unset: the instructor view does not exist",
     )
     cookie_secure: bool = False
     public_url: str | None = Field(

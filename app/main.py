@@ -135,7 +135,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assets=assets,
         missing_assets=missing_assets,
         variant_ids=VariantIds(settings.resolved_secret_key()),
-        instructor=InstructorAuth(settings.instructor_token, settings.resolved_secret_key(), settings.cookie_secure) if settings.instructor_token else None,
+        instructor=(
+            InstructorAuth(settings.instructor_token, settings.resolved_secret_key(), settings.cookie_secure)
+            if settings.instructor_token
+            else None
+        ),
     )
 
     @asynccontextmanager

@@ -138,8 +138,12 @@ class ProgressStore:
         self.engine = make_engine(database_url, pool)
         self.is_sqlite = is_sqlite(self.engine.url)
 
-    def record_attempt(self, learner_id: str, exercise_id: str, answer: str, verdict: str, variant: str | None = None) -> Attempt:
-        attempt = Attempt(exercise_id=exercise_id, answer=answer, verdict=verdict, created_at=time.time(), variant=variant)
+    def record_attempt(
+        self, learner_id: str, exercise_id: str, answer: str, verdict: str, variant: str | None = None
+    ) -> Attempt:
+        attempt = Attempt(
+            exercise_id=exercise_id, answer=answer, verdict=verdict, created_at=time.time(), variant=variant
+        )
         with (
             _unavailable_as(
                 f"Your answer could not be saved: {UNAVAILABLE}, and nothing was recorded. "
@@ -212,7 +216,11 @@ class ProgressStore:
             row = last_rows[last_id]
             records[exercise_id] = ExerciseRecord(
                 last=Attempt(
-                    exercise_id=row.exercise_id, answer=row.answer, verdict=row.verdict, created_at=row.created_at, variant=row.variant
+                    exercise_id=row.exercise_id,
+                    answer=row.answer,
+                    verdict=row.verdict,
+                    created_at=row.created_at,
+                    variant=row.variant,
                 ),
                 solved=bool(solved),
                 revealed=exercise_id in revealed,
@@ -225,26 +233,41 @@ class ProgressStore:
     def record_snippet_run(self, learner_id: str, snippet_id: str, status: str, edited_code: str | None) -> None:
         with _unavailable_as(f"The run could not be recorded: {UNAVAILABLE}."), self.engine.begin() as connection:
             connection.execute(
-                snippet_runs.insert().values(learner_id=learner_id, snippet_id=snippet_id, status=status, code=edited_code, created_at=time.time())
+                snippet_runs.insert().values(
+                    learner_id=learner_id,
+                    snippet_id=snippet_id,
+                    status=status,
+                    code=edited_code,
+                    created_at=time.time(),
+                )
             )
 
     def record_instrument_view(self, learner_id: str | None, instrument_id: str, settings: str) -> None:
-        with _unavailable_as(f"The instrument view could not be recorded: {UNAVAILABLE}."), self.engine.begin() as connection:
+        unrecorded = f"The instrument view could not be recorded: {UNAVAILABLE}."
+        with _unavailable_as(unrecorded), self.engine.begin() as connection:
             connection.execute(
-                instrument_views.insert().values(learner_id=learner_id, instrument_id=instrument_id, settings=settings[:INSTRUMENT_SETTINGS_MAX_CHARS], created_at=time.time())
+                instrument_views.insert().values(
+                    learner_id=learner_id,
+                    instrument_id=instrument_id,
+                    settings=settings[:INSTRUMENT_SETTINGS_MAX_CHARS],
+                    created_at=time.time(),
+                )
             )
 
     def last_snippet_code(self, learner_id: str, snippet_ids: list[str]) -> dict[str, str]:
         """Per snippet, the code of the learner's last run if it was an edit (their version)."""
         if not snippet_ids:
             return {}
-        with _unavailable_as(f"Your edited snippets could not be read: {UNAVAILABLE}."), self.engine.connect() as connection:
+        unread = f"Your edited snippets could not be read: {UNAVAILABLE}."
+        with _unavailable_as(unread), self.engine.connect() as connection:
             last = (
                 select(func.max(snippet_runs.c.id))
                 .where(snippet_runs.c.learner_id == learner_id, snippet_runs.c.snippet_id.in_(snippet_ids))
                 .group_by(snippet_runs.c.snippet_id)
             )
-            rows = connection.execute(select(snippet_runs.c.snippet_id, snippet_runs.c.code).where(snippet_runs.c.id.in_(last))).all()
+            rows = connection.execute(
+                select(snippet_runs.c.snippet_id, snippet_runs.c.code).where(snippet_runs.c.id.in_(last))
+            ).all()
         return {row.snippet_id: row.code for row in rows if row.code is not None}
 
     def attempt_count(self, learner_id: str | None = None) -> int:

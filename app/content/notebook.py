@@ -85,7 +85,11 @@ def chapter_notebook(chapter: Chapter, chapter_url: str, edits: Mapping[str, str
             title = f"# {snippet.title}\n" if snippet.title and not snippet.code.lstrip().startswith("#") else ""
             code = edits.get(snippet.id, snippet.code)
             mine = "# (your edited version)\n" if snippet.id in edits else ""
-            cells.append(nbformat.v4.new_code_cell(mine + title + code.rstrip() + "\n", metadata={"textbook": {"snippet": snippet.id}}))
+            cells.append(
+                nbformat.v4.new_code_cell(
+                    mine + title + code.rstrip() + "\n", metadata={"textbook": {"snippet": snippet.id}}
+                )
+            )
         elif kind == "exercise":
             exercise = next(exercises)
             exercise_number += 1

@@ -14,10 +14,13 @@ from markdown_it import MarkdownIt
 
 from app.content.model import Exercise, ExerciseVariant
 from app.content.plugins.directive import DocumentEnv, render_nested
+from app.exercises.grading import AnswerKey
 from app.exercises.variants import fill, key_for
 
 
-def render_variant(md: MarkdownIt, exercise: Exercise, params: Mapping[str, float], variant_id: str | None) -> ExerciseVariant:
+def render_variant(
+    md: MarkdownIt, exercise: Exercise, params: Mapping[str, float], variant_id: str | None
+) -> ExerciseVariant:
     """The variant of ``exercise`` with these (already validated) parameters."""
     if exercise.recipe is None or exercise.texts is None or params == exercise.recipe.canonical:
         return exercise.canonical
@@ -27,7 +30,9 @@ def render_variant(md: MarkdownIt, exercise: Exercise, params: Mapping[str, floa
 
 
 @lru_cache(maxsize=2048)
-def _render(md: MarkdownIt, exercise: Exercise, ordered: tuple[tuple[str, float], ...]):  # type: ignore[no-untyped-def]
+def _render(
+    md: MarkdownIt, exercise: Exercise, ordered: tuple[tuple[str, float], ...]
+) -> tuple[str, str, tuple[str, ...], AnswerKey]:
     assert exercise.recipe is not None and exercise.texts is not None
     params = dict(ordered)
     env: DocumentEnv = {"chapter_number": 0}

@@ -39,7 +39,12 @@ class VariantIds:
             payload = self._signer.loads(variant_id)
         except BadSignature:
             raise UnknownVariant(_REFUSED, field="variant") from None
-        if not (isinstance(payload, list) and len(payload) == 2 and payload[0] == exercise_id and isinstance(payload[1], list)):
+        if not (
+            isinstance(payload, list)
+            and len(payload) == 2
+            and payload[0] == exercise_id
+            and isinstance(payload[1], list)
+        ):
             raise UnknownVariant(_REFUSED, field="variant")
         values = payload[1]
         if len(values) != len(recipe.parameters):

@@ -97,7 +97,9 @@ def read_parameters(raw: object) -> tuple[Parameter, ...]:
     parameters = []
     for name, spec in raw.items():
         if not isinstance(name, str) or not _NAME.match(name) or name in _FUNCTIONS:
-            raise AnswerSpecError(f"parameter name {name!r} must be lowercase letters, digits and _ (and not a function name)")
+            raise AnswerSpecError(
+                f"parameter name {name!r} must be lowercase letters, digits and _ (and not a function name)"
+            )
         parameters.append(_read_parameter(name, spec))
     return tuple(parameters)
 
@@ -156,7 +158,9 @@ def evaluate(formula: str, params: Params) -> float:
     result = interpreter.eval(formula, show_errors=False, raise_errors=False)
     if interpreter.error:
         detail = interpreter.error[0].get_error()
-        raise AnswerSpecError(f"formula {formula!r} cannot be computed: {detail[0]}: {detail[1].strip().splitlines()[-1]}")
+        raise AnswerSpecError(
+            f"formula {formula!r} cannot be computed: {detail[0]}: {detail[1].strip().splitlines()[-1]}"
+        )
     if isinstance(result, bool) or not isinstance(result, (int, float)) or not math.isfinite(result):
         raise AnswerSpecError(f"formula {formula!r} gives {result!r}, not a finite number")
     return float(result)
@@ -174,7 +178,9 @@ def fill(template: str, params: Params) -> str:
             try:
                 return format(shown, spec)
             except ValueError:
-                raise AnswerSpecError(f"format {spec!r} in '{{{{{match.group(1)}}}}}' is not a Python format spec") from None
+                raise AnswerSpecError(
+                    f"format {spec!r} in '{{{{{match.group(1)}}}}}' is not a Python format spec"
+                ) from None
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
         return f"{value:.6g}"
@@ -220,7 +226,8 @@ def variant_problems(
     canonical = recipe.canonical
     problems = []
     for label, formula, stated, unit_of in [("the answer", recipe.answer, key.value, None)] + [
-        (f"mistake {i}", f, m.value, m) for i, (m, f) in enumerate(zip(key.mistakes, recipe.mistakes, strict=True), start=1)
+        (f"mistake {i}", f, m.value, m)
+        for i, (m, f) in enumerate(zip(key.mistakes, recipe.mistakes, strict=True), start=1)
     ]:
         try:
             computed = evaluate(formula, canonical)
@@ -230,7 +237,10 @@ def variant_problems(
         tolerance = key.tolerance if unit_of is None or unit_of.tolerance is None else unit_of.tolerance
         mode = key.tolerance_mode if unit_of is None or unit_of.tolerance_mode is None else unit_of.tolerance_mode
         if not within(stated, computed, tolerance, mode):
-            problems.append(f"{label}: formula {formula!r} gives {computed:g} for the chapter's numbers, but the text says {stated:g}")
+            problems.append(
+                f"{label}: formula {formula!r} gives {computed:g} for the chapter's numbers, "
+                f"but the text says {stated:g}"
+            )
     if problems:
         return problems
     rng = random.Random(seed)
@@ -242,15 +252,19 @@ def variant_problems(
             filled = [fill(text, params) for text in texts]
         except AnswerSpecError as exc:
             return [f"variant ({shown}): {exc.message}"]
-        stated = stated_answer(filled[0]) if filled else None
-        if stated is not None and grade_answer(variant, stated).verdict != "correct":
-            return [f"variant ({shown}): the solution states '{stated}', but the answer is {format_expected(variant)}"]
+        stated_text = stated_answer(filled[0]) if filled else None
+        if stated_text is not None and grade_answer(variant, stated_text).verdict != "correct":
+            expected = format_expected(variant)
+            return [f"variant ({shown}): the solution states '{stated_text}', but the answer is {expected}"]
         if variant.value <= 0 and key.value > 0:
             return [f"variant ({shown}): the answer is {variant.value:g}, not a positive amount"]
         for number, mistake in enumerate(variant.mistakes, start=1):
             if within(variant.value, mistake_in_key_unit(mistake, variant), variant.tolerance, variant.tolerance_mode):
                 answer = format_value(variant.value, key_unit(variant), variant.quantity)
-                return [f"variant ({shown}): mistake {number} is within tolerance of the answer {answer}, so it could never be diagnosed"]
+                return [
+                    f"variant ({shown}): mistake {number} is within tolerance of the answer {answer}, "
+                    "so it could never be diagnosed"
+                ]
     return []
 
 
@@ -292,6 +306,8 @@ def recipe_from_spec(
     formulas = []
     for number, formula in mistake_formulas:
         if not isinstance(formula, str) or not formula.strip():
-            raise AnswerSpecError(f"mistake {number}: with 'params', every mistake needs a 'formula' so variants keep it")
+            raise AnswerSpecError(
+                f"mistake {number}: with 'params', every mistake needs a 'formula' so variants keep it"
+            )
         formulas.append(formula.strip())
     return VariantRecipe(parameters, answer_formula.strip(), tuple(formulas)), answer, bare_mistakes

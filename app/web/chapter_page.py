@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import Request
 
 from app.content.model import Chapter
-from app.web.exercise_progress import ExerciseState, chapter_progress, chapter_states
 from app.storage import ExerciseRecord, StoreUnavailable
+from app.web.exercise_progress import ExerciseState, chapter_progress, chapter_states
 from app.web.instrument_views import InstrumentView, drawn, initial_view
 from app.web.state import AppState
 
@@ -69,7 +69,10 @@ async def chapter_context(
         "previous_chapter": previous_chapter,
         "next_chapter": next_chapter,
         "exercise_numbers": exercise_numbers(chapter),
-        "exercise_states": {**chapter_states(state.library, state.variant_ids, chapter, records), **(exercise_states or {})},
+        "exercise_states": {
+            **chapter_states(state.library, state.variant_ids, chapter, records),
+            **(exercise_states or {}),
+        },
         "progress": chapter_progress(chapter, records) if learner_id and not progress_unavailable else None,
         "snippet_runs": snippet_runs or {},
         "progress_unavailable": progress_unavailable,

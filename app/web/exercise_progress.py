@@ -34,7 +34,9 @@ class ChapterProgress:
     solved_in_variants_only: int = 0  # and how many only in practice variants
 
 
-def find_variant(library: ChapterLibrary, ids: VariantIds, exercise: Exercise, variant_id: str | None) -> ExerciseVariant:
+def find_variant(
+    library: ChapterLibrary, ids: VariantIds, exercise: Exercise, variant_id: str | None
+) -> ExerciseVariant:
     """The variant a learner names (UnknownVariant, a 422, if forged); the canonical one for None/""."""
     if not variant_id:
         return exercise.canonical
@@ -42,7 +44,9 @@ def find_variant(library: ChapterLibrary, ids: VariantIds, exercise: Exercise, v
     return library.variant(exercise, params, variant_id)
 
 
-def state_after_grade(answer: str, grade: Grade, revealed: bool, variant: ExerciseVariant | None = None) -> ExerciseState:
+def state_after_grade(
+    answer: str, grade: Grade, revealed: bool, variant: ExerciseVariant | None = None
+) -> ExerciseState:
     """The state right after a submission: the solution opens on a correct answer."""
     return ExerciseState(
         answer=answer,
@@ -65,7 +69,9 @@ def state_from_record(exercise: Exercise, record: ExerciseRecord, variant: Exerc
     )
 
 
-def recorded_variant(library: ChapterLibrary, ids: VariantIds, exercise: Exercise, record: ExerciseRecord) -> ExerciseVariant | None:
+def recorded_variant(
+    library: ChapterLibrary, ids: VariantIds, exercise: Exercise, record: ExerciseRecord
+) -> ExerciseVariant | None:
     """The variant the last attempt was for; None when that variant no longer exists (new key, new params)."""
     try:
         return find_variant(library, ids, exercise, record.last.variant)

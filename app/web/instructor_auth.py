@@ -51,7 +51,9 @@ class InstructorAuth:
 
     def sign_in(self, response: Response) -> None:
         value = self._signer.sign(self._payload).decode()
-        response.set_cookie(COOKIE, value, max_age=MAX_AGE_S, httponly=True, samesite="strict", secure=self._secure, path="/instructor")
+        response.set_cookie(
+            COOKIE, value, max_age=MAX_AGE_S, httponly=True, samesite="strict", secure=self._secure, path="/instructor"
+        )
 
     def sign_out(self, response: Response) -> None:
         response.delete_cookie(COOKIE, path="/instructor")

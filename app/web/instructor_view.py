@@ -77,7 +77,9 @@ def build_report(library: ChapterLibrary, store: ProgressStore) -> InstructorRep
     )
     rows = []
     for (number, exercise), row in zip(exercises, stats.exercises, strict=True):
-        labelled = [LabelledWrongAnswer(w.answer, w.count, mistake_label(exercise, w.answer)) for w in row.wrong_answers]
+        labelled = [
+            LabelledWrongAnswer(w.answer, w.count, mistake_label(exercise, w.answer)) for w in row.wrong_answers
+        ]
         rows.append(ExerciseRow(number, row, labelled))
     return InstructorReport(rows, stats)
 
@@ -93,22 +95,46 @@ def report_json(report: InstructorReport) -> dict[str, Any]:
                 "first_try_correct": row.stats.first_try_correct,
                 "median_attempts_to_solve": row.stats.median_attempts_to_solve,
                 "revealed_before_solved": row.stats.revealed_before_solved,
-                "wrong_answers": [{"answer": w.answer, "count": w.count, "mistake": w.mistake} for w in row.wrong_answers],
+                "wrong_answers": [
+                    {"answer": w.answer, "count": w.count, "mistake": w.mistake} for w in row.wrong_answers
+                ],
             }
             for row in report.exercises
         ],
         "snippets": [
-            {"id": s.id, "runs": s.runs, "errored": s.errored, "error_share": round(s.error_share, 4), "learners": s.learners}
+            {
+                "id": s.id,
+                "runs": s.runs,
+                "errored": s.errored,
+                "error_share": round(s.error_share, 4),
+                "learners": s.learners,
+            }
             for s in report.stats.snippets
         ],
         "instruments": [
-            {"id": i.id, "views": i.views, "top_settings": [{"settings": t.settings, "count": t.count} for t in i.top_settings]}
+            {
+                "id": i.id,
+                "views": i.views,
+                "top_settings": [{"settings": t.settings, "count": t.count} for t in i.top_settings],
+            }
             for i in report.stats.instruments
         ],
     }
 
 
-CSV_COLUMNS = ["kind", "id", "learners", "attempts_or_runs_or_views", "solved", "first_try_correct", "median_attempts_to_solve", "revealed_before_solved", "errored", "detail", "count"]
+CSV_COLUMNS = [
+    "kind",
+    "id",
+    "learners",
+    "attempts_or_runs_or_views",
+    "solved",
+    "first_try_correct",
+    "median_attempts_to_solve",
+    "revealed_before_solved",
+    "errored",
+    "detail",
+    "count",
+]
 
 
 def report_csv(report: InstructorReport) -> str:
@@ -118,17 +144,49 @@ def report_csv(report: InstructorReport) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in report.exercises:
         s = row.stats
-        writer.writerow(["exercise", s.id, s.learners, s.attempts, s.solved, s.first_try_correct, _blank(s.median_attempts_to_solve), s.revealed_before_solved, "", "", ""])
+        writer.writerow(
+            [
+                "exercise",
+                s.id,
+                s.learners,
+                s.attempts,
+                s.solved,
+                s.first_try_correct,
+                _blank(s.median_attempts_to_solve),
+                s.revealed_before_solved,
+                "",
+                "",
+                "",
+            ]
+        )
     for snippet in report.stats.snippets:
-        writer.writerow(["snippet", snippet.id, snippet.learners, snippet.runs, "", "", "", "", snippet.errored, "", ""])
+        writer.writerow(
+            ["snippet", snippet.id, snippet.learners, snippet.runs, "", "", "", "", snippet.errored, "", ""]
+        )
     for instrument in report.stats.instruments:
         writer.writerow(["instrument", instrument.id, "", instrument.views, "", "", "", "", "", "", ""])
     for row in report.exercises:
         for wrong in row.wrong_answers:
-            writer.writerow(["wrong_answer", row.stats.id, "", "", "", "", "", "", "", f"{wrong.answer} — {wrong.mistake}", wrong.count])
+            writer.writerow(
+                [
+                    "wrong_answer",
+                    row.stats.id,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    f"{wrong.answer} — {wrong.mistake}",
+                    wrong.count,
+                ]
+            )
     for instrument in report.stats.instruments:
         for setting in instrument.top_settings:
-            writer.writerow(["instrument_setting", instrument.id, "", "", "", "", "", "", "", setting.settings, setting.count])
+            writer.writerow(
+                ["instrument_setting", instrument.id, "", "", "", "", "", "", "", setting.settings, setting.count]
+            )
     return out.getvalue()
 
 
@@ -163,9 +221,17 @@ def exercises_chart(report: InstructorReport) -> str:
     axes.legend(loc="lower right", frameon=False, labelcolor=INK)
     figure.tight_layout()
     described = "; ".join(
-        f"exercise {r.number}: {r.stats.learners} tried, {r.stats.solved} solved, {r.stats.first_try_correct} on the first try" for r in rows
+        f"exercise {r.number}: {r.stats.learners} tried, {r.stats.solved} solved, "
+        f"{r.stats.first_try_correct} on the first try"
+        for r in rows
     )
-    return figure_to_svg(figure, kind="class-exercises", key=described, title="Learners per exercise: tried, solved, solved on the first try", description=described + ".")
+    return figure_to_svg(
+        figure,
+        kind="class-exercises",
+        key=described,
+        title="Learners per exercise: tried, solved, solved on the first try",
+        description=described + ".",
+    )
 
 
 def snippets_chart(report: InstructorReport) -> str:
@@ -180,8 +246,16 @@ def snippets_chart(report: InstructorReport) -> str:
     axes.set_xlabel("runs that errored (%)")
     _ink(axes)
     figure.tight_layout()
-    described = "; ".join(f"{s.id}: {s.errored} of {s.runs} runs errored ({100 * s.error_share:.0f}%)" for s in snippets)
-    return figure_to_svg(figure, kind="class-snippets", key=described, title="Share of snippet runs that errored", description=described + ".")
+    described = "; ".join(
+        f"{s.id}: {s.errored} of {s.runs} runs errored ({100 * s.error_share:.0f}%)" for s in snippets
+    )
+    return figure_to_svg(
+        figure,
+        kind="class-snippets",
+        key=described,
+        title="Share of snippet runs that errored",
+        description=described + ".",
+    )
 
 
 def _ink(axes: Any) -> None:

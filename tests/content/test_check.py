@@ -90,7 +90,10 @@ def test_a_snippet_that_stops_printing_what_it_promised_fails_the_check(tmp_path
     (content / "06-fine-tuning.md").write_text(broken)
     problems = [str(p) for p in check_content(Settings(content_dir=tmp_path / "content"), run_snippets=True)]
     line = source.splitlines().index("```runnable lora-algebra") + 1
-    assert problems == [f"content/vol2/06-fine-tuning.md:{line}: runnable 'lora-algebra': expected output line not printed: 'merged == two-path    : True'"]
+    assert problems == [
+        f"content/vol2/06-fine-tuning.md:{line}: runnable 'lora-algebra': "
+        "expected output line not printed: 'merged == two-path    : True'"
+    ]
 
 
 def test_check_verifies_variant_formulas_and_sampled_variants(tmp_path: Path) -> None:
@@ -101,9 +104,16 @@ def test_check_verifies_variant_formulas_and_sampled_variants(tmp_path: Path) ->
     wrong_formula = source.replace("formula: 2 * d * r,", "formula: 3 * d * r,")
     (content / "06-fine-tuning.md").write_text(wrong_formula)
     problems = [str(p) for p in check_content(Settings(content_dir=tmp_path / "content"), run_snippets=False)]
-    assert f"content/vol2/06-fine-tuning.md:{line}: exercise 'lora-adapter-params': the answer: formula '3 * d * r' gives 98304 for the chapter's numbers, but the text says 65536" in problems
+    assert (
+        f"content/vol2/06-fine-tuning.md:{line}: exercise 'lora-adapter-params': the answer: "
+        "formula '3 * d * r' gives 98304 for the chapter's numbers, but the text says 65536"
+        in problems
+    )
     # 2b is 2^b at b = 2: that variant could not tell its mistake from its answer.
     unanswerable = source.replace("b: {value: 4, choices: [3, 4, 5, 6, 8]}", "b: {value: 4, choices: [2, 4]}")
     (content / "06-fine-tuning.md").write_text(unanswerable)
     problems = [str(p) for p in check_content(Settings(content_dir=tmp_path / "content"), run_snippets=False)]
-    assert any("exercise 'nf4-levels-count': variant (b=2): mistake 1 is within tolerance of the answer 4" in p for p in problems), problems
+    assert any(
+        "exercise 'nf4-levels-count': variant (b=2): mistake 1 is within tolerance of the answer 4" in p
+        for p in problems
+    ), problems

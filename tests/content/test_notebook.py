@@ -40,7 +40,11 @@ def test_the_notebook_executes_in_a_plain_kernel(client: TestClient) -> None:
     assert "merged == two-path    : True" in outputs_text(by_snippet["lora-algebra"])
     rank = outputs_text(by_snippet["rank-capacity"])
     assert "rank  16: relative Frobenius error 0.0000" in rank
-    figures = [o for o in by_snippet["rank-capacity"].outputs if o.get("output_type") == "display_data" and "image/png" in o.get("data", {})]
+    figures = [
+        o
+        for o in by_snippet["rank-capacity"].outputs
+        if o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
+    ]
     assert len(figures) == 1
 
 
@@ -48,14 +52,21 @@ def test_my_version_holds_the_snippets_as_i_last_ran_them(client: TestClient) ->
     page = parse_html(client.get("/chapters/fine-tuning").text)
     assert page.find("a", href=URL).text == "Download notebook"
     edited = "print('my own rank sweep')\n"
-    run = client.post("/chapters/fine-tuning/snippets/rank-capacity", data={"code": edited}, headers={"HX-Request": "true"})
+    run = client.post(
+        "/chapters/fine-tuning/snippets/rank-capacity", data={"code": edited}, headers={"HX-Request": "true"}
+    )
     assert run.status_code == 200
     mine = client.get(URL + "?version=mine")
     assert 'filename="2-06-fine-tuning-my-version.ipynb"' in mine.headers["content-disposition"]
-    cells = {c.metadata.get("textbook", {}).get("snippet"): c.source for c in nbformat.reads(mine.text, as_version=4).cells}
+    cells = {
+        c.metadata.get("textbook", {}).get("snippet"): c.source for c in nbformat.reads(mine.text, as_version=4).cells
+    }
     assert "my own rank sweep" in cells["rank-capacity"]
     assert "merged == two-path" in cells["lora-algebra"], "a snippet not edited stays the chapter's"
-    plain = {c.metadata.get("textbook", {}).get("snippet"): c.source for c in nbformat.reads(client.get(URL).text, as_version=4).cells}
+    plain = {
+        c.metadata.get("textbook", {}).get("snippet"): c.source
+        for c in nbformat.reads(client.get(URL).text, as_version=4).cells
+    }
     assert "my own rank sweep" not in plain["rank-capacity"]
     assert client.get(URL + "?version=yours").status_code == 422
     assert client.get("/chapters/no-such/notebook.ipynb").status_code == 404

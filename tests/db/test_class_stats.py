@@ -20,7 +20,12 @@ ATTEMPTS = [
 ]
 REVEALS = [("L3", "e1", 10), ("L4", "e1", 11), ("L2", "e1", 12)]  # L2 revealed after solving: not counted
 RUNS = [("L1", "s1", "ok"), ("L1", "s1", "ok"), ("L2", "s1", "error")]
-VIEWS = [("L1", "lora", "lora.r=16"), ("L2", "lora", "lora.r=16"), (None, "lora", "lora.r=16"), ("L1", "lora", "lora.r=8")]
+VIEWS = [
+    ("L1", "lora", "lora.r=16"),
+    ("L2", "lora", "lora.r=16"),
+    (None, "lora", "lora.r=16"),
+    ("L1", "lora", "lora.r=8"),
+]
 
 
 def test_median_from_a_histogram() -> None:
@@ -37,14 +42,31 @@ def test_stats_match_the_hand_counted_fixture(empty_database_url: str) -> None:
         with store.engine.begin() as connection:
             for learner, exercise, answer, verdict, variant, at in ATTEMPTS:
                 connection.execute(
-                    attempts.insert().values(learner_id=learner, exercise_id=exercise, answer=answer, verdict=verdict, variant=variant, created_at=float(at))
+                    attempts.insert().values(
+                        learner_id=learner,
+                        exercise_id=exercise,
+                        answer=answer,
+                        verdict=verdict,
+                        variant=variant,
+                        created_at=float(at),
+                    )
                 )
             for learner, exercise, at in REVEALS:
-                connection.execute(reveals.insert().values(learner_id=learner, exercise_id=exercise, created_at=float(at)))
+                connection.execute(
+                    reveals.insert().values(learner_id=learner, exercise_id=exercise, created_at=float(at))
+                )
             for learner, snippet, status in RUNS:
-                connection.execute(snippet_runs.insert().values(learner_id=learner, snippet_id=snippet, status=status, code=None, created_at=1.0))
+                connection.execute(
+                    snippet_runs.insert().values(
+                        learner_id=learner, snippet_id=snippet, status=status, code=None, created_at=1.0
+                    )
+                )
             for learner, instrument, settings in VIEWS:
-                connection.execute(instrument_views.insert().values(learner_id=learner, instrument_id=instrument, settings=settings, created_at=1.0))
+                connection.execute(
+                    instrument_views.insert().values(
+                        learner_id=learner, instrument_id=instrument, settings=settings, created_at=1.0
+                    )
+                )
         stats = class_stats(store.engine, ["e1", "e2"], ["s1", "s2"], ["lora", "vram"])
     finally:
         store.close()

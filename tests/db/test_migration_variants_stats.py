@@ -14,7 +14,12 @@ def test_0002_keeps_old_attempts_as_the_chapters_numbers_and_downgrades(empty_da
     try:
         upgrade(engine, "0001")
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO attempts (learner_id, exercise_id, answer, verdict, created_at) VALUES ('l1', 'e1', '112 GB', 'correct', 1.0)"))
+            connection.execute(
+                text(
+                    "INSERT INTO attempts (learner_id, exercise_id, answer, verdict, created_at) "
+                    "VALUES ('l1', 'e1', '112 GB', 'correct', 1.0)"
+                )
+            )
         upgrade(engine, "0002")
         tables = set(inspect(engine).get_table_names())
         assert {"snippet_runs", "instrument_views"} <= tables

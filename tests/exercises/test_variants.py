@@ -7,10 +7,19 @@ import random
 import pytest
 
 from app.errors import TextbookError
-from app.exercises.grading import answer_key_from_spec, grade_answer
+from app.exercises.grading import AnswerKey, answer_key_from_spec, grade_answer
 from app.exercises.spec import AnswerSpecError
 from app.exercises.variant_ids import UnknownVariant, VariantIds
-from app.exercises.variants import evaluate, fill, key_for, read_parameters, recipe_from_spec, sample_params, variant_problems
+from app.exercises.variants import (
+    VariantRecipe,
+    evaluate,
+    fill,
+    key_for,
+    read_parameters,
+    recipe_from_spec,
+    sample_params,
+    variant_problems,
+)
 
 FULL_FT = {
     "answer": {"value": 112, "formula": "n * b", "unit": "GB", "quantity": "bytes", "tolerance": "2%"},
@@ -22,7 +31,7 @@ FULL_FT = {
 PARAMS = {"n": {"value": 7, "choices": [1, 7, 13, 70]}, "b": {"value": 16, "min": 12, "max": 16, "step": 4}}
 
 
-def full_ft():
+def full_ft() -> tuple[VariantRecipe, AnswerKey]:
     recipe, answer, mistakes = recipe_from_spec(PARAMS, FULL_FT["answer"], FULL_FT["mistakes"])
     assert recipe is not None
     return recipe, answer_key_from_spec({**answer, "mistakes": mistakes})
@@ -84,7 +93,9 @@ def test_the_check_finds_a_formula_that_misses_the_chapters_number() -> None:
     recipe, key = full_ft()
     wrong = recipe_from_spec(PARAMS, {**FULL_FT["answer"], "formula": "n * b * 2"}, FULL_FT["mistakes"])[0]
     assert variant_problems(key, recipe, ()) == []
-    assert variant_problems(key, wrong, ()) == ["the answer: formula 'n * b * 2' gives 224 for the chapter's numbers, but the text says 112"]
+    assert variant_problems(key, wrong, ()) == [
+        "the answer: formula 'n * b * 2' gives 224 for the chapter's numbers, but the text says 112"
+    ]
 
 
 def test_the_check_finds_a_variant_whose_mistake_is_its_answer() -> None:

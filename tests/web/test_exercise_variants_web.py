@@ -6,6 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
+from app.config import Settings
 from app.storage import ProgressStore
 from tests.html_tree import parse_html
 
@@ -75,21 +76,29 @@ def test_api_variants_and_check(client: TestClient) -> None:
     n, bits = body["params"]["n_billion"], body["params"]["bits"]
     assert f"{n:g}B model" in body["prompt_html"]
     answer = n * bits / 8
-    checked = client.post("/api/exercises/qlora-70b-weights/check", json={"answer": f"{answer} GB", "variant": body["variant"]}).json()
+    checked = client.post(
+        "/api/exercises/qlora-70b-weights/check", json={"answer": f"{answer} GB", "variant": body["variant"]}
+    ).json()
     assert checked["verdict"] == "correct" and checked["variant"] == body["variant"]
     assert checked["solution_html"]
-    bf16 = client.post("/api/exercises/qlora-70b-weights/check", json={"answer": f"{n * 2} GB", "variant": body["variant"]}).json()
+    bf16 = client.post(
+        "/api/exercises/qlora-70b-weights/check", json={"answer": f"{n * 2} GB", "variant": body["variant"]}
+    ).json()
     assert bf16["verdict"] == "incorrect" and "bf16" in bf16["feedback"] and bf16["solution_html"] is None
     revealed = client.post(
         "/api/exercises/qlora-70b-weights/check", json={"answer": "1 GB", "variant": body["variant"], "reveal": True}
     ).json()
     assert revealed["verdict"] == "incorrect" and revealed["solution_html"]
-    forged = client.post("/api/exercises/qlora-70b-weights/check", json={"answer": "1 GB", "variant": body["variant"] + "x"})
+    forged = client.post(
+        "/api/exercises/qlora-70b-weights/check", json={"answer": "1 GB", "variant": body["variant"] + "x"}
+    )
     assert forged.status_code == 422 and forged.json()["field"] == "variant"
     assert client.post("/api/exercises/no-such/variants").status_code == 404
 
 
-def test_progress_records_the_variant_and_says_how_an_exercise_was_solved(client: TestClient, app_settings) -> None:  # type: ignore[no-untyped-def]
+def test_progress_records_the_variant_and_says_how_an_exercise_was_solved(
+    client: TestClient, app_settings: Settings
+) -> None:
     body = client.post("/api/exercises/nf4-levels-count/variants").json()
     levels = 2 ** int(body["params"]["b"])
     client.post("/api/exercises/nf4-levels-count/check", json={"answer": str(levels), "variant": body["variant"]})
@@ -109,7 +118,9 @@ def test_progress_records_the_variant_and_says_how_an_exercise_was_solved(client
 
             from app.storage import attempts
 
-            rows = connection.execute(select(attempts.c.variant, attempts.c.verdict).where(attempts.c.exercise_id == "nf4-levels-count")).all()
+            rows = connection.execute(
+                select(attempts.c.variant, attempts.c.verdict).where(attempts.c.exercise_id == "nf4-levels-count")
+            ).all()
         assert (body["variant"], "correct") in rows and (None, "correct") in rows
     finally:
         store.close()

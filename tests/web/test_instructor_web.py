@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -54,7 +53,11 @@ def test_the_stats_follow_what_learners_do(instructor_client: TestClient) -> Non
     learner.cookies.clear()
     learner.post("/api/exercises/full-ft-memory/check", json={"answer": "14"})
     learner.post("/api/exercises/full-ft-memory/check", json={"answer": "1 GB", "reveal": True})
-    learner.post("/chapters/fine-tuning/snippets/lora-algebra", data={"code": "raise ValueError('x')"}, headers={"HX-Request": "true"})
+    learner.post(
+        "/chapters/fine-tuning/snippets/lora-algebra",
+        data={"code": "raise ValueError('x')"},
+        headers={"HX-Request": "true"},
+    )
     learner.get("/chapters/fine-tuning/instruments/lora-counter?lora-counter.r=32", headers={"HX-Request": "true"})
     learner.cookies.clear()
     stats = learner.get("/api/instructor/stats", headers=BEARER).json()
@@ -62,7 +65,11 @@ def test_the_stats_follow_what_learners_do(instructor_client: TestClient) -> Non
     full = next(e for e in stats["exercises"] if e["id"] == "full-ft-memory")
     assert (full["learners"], full["attempts"], full["solved"], full["first_try_correct"]) == (2, 5, 1, 0)
     assert full["median_attempts_to_solve"] == 3 and full["revealed_before_solved"] == 1
-    assert full["wrong_answers"][0] == {"answer": "14", "count": 2, "mistake": "14 GB is the bf16 weights alone (2 bytes/param)"}
+    assert full["wrong_answers"][0] == {
+        "answer": "14",
+        "count": 2,
+        "mistake": "14 GB is the bf16 weights alone (2 bytes/param)",
+    }
     snippet = next(s for s in stats["snippets"] if s["id"] == "lora-algebra")
     assert (snippet["runs"], snippet["errored"], snippet["error_share"]) == (1, 1, 1.0)
     lora = next(i for i in stats["instruments"] if i["id"] == "lora-counter")

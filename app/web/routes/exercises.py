@@ -38,7 +38,9 @@ class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answer: Text = Field(max_length=MAX_ANSWER_CHARS, description="What the student typed, e.g. '112 GB'")
     variant: Text | None = Field(
-        default=None, max_length=VARIANT_ID_MAX_CHARS, description="A variant id from POST /api/exercises/{id}/variants; omitted: the chapter's numbers"
+        default=None,
+        max_length=VARIANT_ID_MAX_CHARS,
+        description="A variant id from POST /api/exercises/{id}/variants; omitted: the chapter's numbers",
     )
     reveal: bool = Field(default=False, description="Return the worked solution even if the answer is not correct")
 
@@ -46,7 +48,9 @@ class CheckRequest(BaseModel):
 class CheckResponse(BaseModel):
     verdict: str = Field(description="correct, incorrect or unreadable")
     feedback: str = Field(description="Plain text; $...$ spans are LaTeX math")
-    solution_html: str | None = Field(description="The worked solution, once the answer is correct (or asked for with reveal)")
+    solution_html: str | None = Field(
+        description="The worked solution, once the answer is correct (or asked for with reveal)"
+    )
     variant: str | None = Field(description="The variant graded; null: the chapter's numbers")
 
 
@@ -73,10 +77,14 @@ def fresh_variant(state: AppState, exercise: Exercise, current: ExerciseVariant)
     return state.library.variant(exercise, params, variant_id)
 
 
-async def check_answer(state: AppState, learner_id: str, exercise: Exercise, variant: ExerciseVariant, answer: str) -> Grade:
+async def check_answer(
+    state: AppState, learner_id: str, exercise: Exercise, variant: ExerciseVariant, answer: str
+) -> Grade:
     """Grade and save one attempt (one transaction, committed before this returns)."""
     if len(answer) > MAX_ANSWER_CHARS:
-        raise BadInput(f"That answer is {len(answer)} characters long; answers are at most {MAX_ANSWER_CHARS}.", field="answer")
+        raise BadInput(
+            f"That answer is {len(answer)} characters long; answers are at most {MAX_ANSWER_CHARS}.", field="answer"
+        )
     grade = grade_answer(variant.answer_key, answer)
     await asyncio.to_thread(state.store.record_attempt, learner_id, exercise.id, answer, grade.verdict, variant.id)
     return grade
@@ -93,7 +101,12 @@ async def respond(
     fragment: str = "_exercise_result.html",
 ) -> HTMLResponse:
     if is_htmx(request):
-        context = {"chapter": chapter, "exercise": exercise, "state": exercise_state, "number": exercise_numbers(chapter)[exercise.id]}
+        context = {
+            "chapter": chapter,
+            "exercise": exercise,
+            "state": exercise_state,
+            "number": exercise_numbers(chapter)[exercise.id],
+        }
         response = render(request, state.templates, fragment, context)
     else:
         context = await chapter_context(
@@ -124,7 +137,9 @@ async def submit_answer(
     except (BadInput, StoreUnavailable) as refused:
         if is_htmx(request):
             raise  # the error handler answers with a fragment shown in place
-        refused_state = ExerciseState(answer=None, verdict=None, feedback="", show_solution=False, error=refused.message, variant=variant)
+        refused_state = ExerciseState(
+            answer=None, verdict=None, feedback="", show_solution=False, error=refused.message, variant=variant
+        )
         response = await respond(request, state, chapter, exercise, refused_state, learner_id, is_new)
         response.status_code = refused.status
         return response
@@ -173,7 +188,9 @@ async def try_another(slug: str, exercise_id: str, request: Request, state: AppS
     variant = fresh_variant(state, exercise, current)
     learner_id = state.learners.read(request)
     exercise_state = ExerciseState(answer=None, verdict=None, feedback="", show_solution=False, variant=variant)
-    return await respond(request, state, chapter, exercise, exercise_state, learner_id or "", False, fragment="_exercise.html")
+    return await respond(
+        request, state, chapter, exercise, exercise_state, learner_id or "", False, fragment="_exercise.html"
+    )
 
 
 # --- the JSON API ------------------------------------------------------------------------
@@ -194,7 +211,9 @@ def api_exercise(state: AppState, exercise_id: str) -> Exercise:
     responses=api_errors(404, 422),
 )
 async def create_variant(exercise_id: str, state: AppState = Depends(app_state)) -> Response:
-    """A fresh practice variant: the question with new numbers, graded with the same units, tolerance and anticipated mistakes."""
+    """A fresh practice variant: the question with new numbers.
+
+    It is graded with the same units, tolerance and anticipated mistakes."""
     exercise = api_exercise(state, exercise_id)
     variant = fresh_variant(state, exercise, exercise.canonical)
     assert variant.id is not None
@@ -202,9 +221,18 @@ async def create_variant(exercise_id: str, state: AppState = Depends(app_state))
     return JSONResponse(payload.model_dump(), status_code=201)
 
 
-@router.post("/api/exercises/{exercise_id}/check", response_model=CheckResponse, tags=["exercises"], responses=api_errors(404, 413, 422, 503))
-async def check_exercise(exercise_id: str, body: CheckRequest, request: Request, state: AppState = Depends(app_state)) -> Response:
-    """Grade an answer (to the chapter's numbers, or to `variant`). The worked solution comes back once correct, or with `reveal`."""
+@router.post(
+    "/api/exercises/{exercise_id}/check",
+    response_model=CheckResponse,
+    tags=["exercises"],
+    responses=api_errors(404, 413, 422, 503),
+)
+async def check_exercise(
+    exercise_id: str, body: CheckRequest, request: Request, state: AppState = Depends(app_state)
+) -> Response:
+    """Grade an answer (to the chapter's numbers, or to `variant`).
+
+    The worked solution comes back once correct, or with `reveal`."""
     exercise = api_exercise(state, exercise_id)
     variant = variant_named(state, exercise, body.variant)
     learner_id, is_new = state.learners.ensure(request)

@@ -37,7 +37,9 @@ class ExerciseStatsOut(BaseModel):
     first_try_correct: int
     median_attempts_to_solve: float | None
     revealed_before_solved: int
-    wrong_answers: list[WrongAnswerOut] = Field(description="The most common wrong answers to the chapter's own numbers")
+    wrong_answers: list[WrongAnswerOut] = Field(
+        description="The most common wrong answers to the chapter's own numbers"
+    )
 
 
 class SnippetStatsOut(BaseModel):
@@ -81,7 +83,12 @@ async def instructor_page(request: Request, state: AppState = Depends(app_state)
     report = await asyncio.to_thread(build_report, state.library, state.store)
     charts = await asyncio.to_thread(lambda: (exercises_chart(report), snippets_chart(report)))
     chapter_of_instrument = {i.id: c.slug for c in state.library.chapters() for i in c.instruments}
-    context = {"report": report, "exercises_svg": charts[0], "snippets_svg": charts[1], "chapter_of_instrument": chapter_of_instrument}
+    context = {
+        "report": report,
+        "exercises_svg": charts[0],
+        "snippets_svg": charts[1],
+        "chapter_of_instrument": chapter_of_instrument,
+    }
     return render(request, state.templates, "instructor.html", context)
 
 

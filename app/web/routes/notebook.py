@@ -25,7 +25,9 @@ MEDIA_TYPE = "application/x-ipynb+json"
 async def download_notebook(
     slug: str,
     request: Request,
-    version: str = Query("chapter", pattern="^(chapter|mine)$", description="mine: each snippet as this learner last ran it"),
+    version: str = Query(
+        "chapter", pattern="^(chapter|mine)$", description="mine: each snippet as this learner last ran it"
+    ),
     state: AppState = Depends(app_state),
 ) -> Response:
     """The chapter as a notebook: prose as Markdown (math as LaTeX), every snippet a code cell."""

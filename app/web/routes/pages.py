@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from app.content.plugins.highlight import pygments_css
-from app.web.exercise_progress import chapter_progress
 from app.web.chapter_page import chapter_context, saved_records
 from app.web.dependencies import find_chapter
+from app.web.exercise_progress import chapter_progress
 from app.web.htmx import render
 from app.web.instrument_views import view_from_pairs
 from app.web.state import AppState, app_state

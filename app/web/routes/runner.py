@@ -14,8 +14,8 @@ from app.fleet.code_runner import DEVICE_NAMES
 from app.runner.protocol import RunnerLimits, RunRequest, RunResult
 from app.web.chapter_page import chapter_context
 from app.web.dependencies import find_chapter, find_snippet
-from app.web.explorations import record_snippet_run
 from app.web.errors import api_errors
+from app.web.explorations import record_snippet_run
 from app.web.forms import Text, read_form
 from app.web.htmx import is_htmx, render
 from app.web.state import AppState, app_state
@@ -92,7 +92,8 @@ async def run_snippet(slug: str, snippet_id: str, request: Request, state: AppSt
             headers = refused.headers() or None
     learner_id, is_new = state.learners.ensure(request)
     if run.result is not None:
-        await record_snippet_run(state, learner_id, snippet.id, run.result.status, code if code != snippet.code else None)
+        edited = code if code != snippet.code else None
+        await record_snippet_run(state, learner_id, snippet.id, run.result.status, edited)
     if is_htmx(request):
         context = {"run": run, "snippet": snippet, "chapter": chapter}
         response = render(request, state.templates, "_run_output.html", context)
