@@ -17,6 +17,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from app.content.frontmatter import parse_front_matter, split_front_matter
+from app.content.instrument_links import link_problems
 from app.content.model import (
     DIRECTIVE_KINDS,
     Block,
@@ -71,11 +72,17 @@ def load_chapter(path: Path, md: MarkdownIt, display_path: str | None = None) ->
     problems += [
         Problem(shown, line, message) for line, message in env.get("problems", []) + lede_env.get("problems", [])
     ]
-    problems.sort(key=lambda p: p.line)
     blocks = split_blocks(html)
     exercises = tuple(env.get("exercises", []))
     snippets = tuple(env.get("snippets", []))
     instruments = tuple(env.get("instruments", []))
+    refs = {i.id: i for i in instruments}
+    for exercise in exercises:
+        if exercise.instrument_link is not None:
+            params = exercise.recipe.canonical if exercise.recipe else {}
+            for message in link_problems(exercise.instrument_link, refs, exercise.answer_key, params):
+                problems.append(Problem(shown, exercise.line, f"exercise '{exercise.id}': {message}"))
+    problems.sort(key=lambda p: p.line)
     words = count_words(html) + sum(count_words(e.prompt_html + e.solution_html) for e in exercises)
     nxt = front.next
     chapter = Chapter(

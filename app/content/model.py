@@ -62,6 +62,17 @@ class ExerciseVariant:
 
 
 @dataclass(frozen=True)
+class InstrumentLink:
+    """A solution's link to the instrument state that shows the answer (see `content.instrument_links`)."""
+
+    instrument_id: str
+    settings: tuple[tuple[str, Any], ...]  # string values may hold {{ parameter }} placeholders
+    figure: tuple[str, ...]  # result attributes, added
+    label: str
+    unit: str | None  # None: the answer's unit
+
+
+@dataclass(frozen=True)
 class Exercise:
     id: str
     prompt: str  # Markdown source of the canonical variant, for the API
@@ -73,6 +84,7 @@ class Exercise:
     line: int
     texts: ExerciseTexts | None = None  # set when the exercise has parameters
     recipe: VariantRecipe | None = None  # None: the exercise has one set of numbers
+    instrument_link: InstrumentLink | None = None
 
     @property
     def canonical(self) -> ExerciseVariant:

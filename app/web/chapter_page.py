@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import Request
 
+from app.content.instrument_links import HIGHLIGHT, highlighted_figure
 from app.content.model import Chapter
 from app.storage import ExerciseRecord, StoreUnavailable
 from app.web.exercise_progress import ExerciseState, chapter_progress, chapter_states
@@ -81,4 +82,19 @@ async def chapter_context(
         "runner_status": state.runner.isolation,
         "runner_reachable": state.runner.reachable,
         "runner_devices": state.runner.devices,
+        "highlights": highlights(chapter, views, request.query_params.get(HIGHLIGHT)),
     }
+
+
+def highlights(chapter: Chapter, views: dict[str, InstrumentView], exercise_id: str | None) -> dict[str, Any]:
+    """A solution's link was followed: the instrument it opened shows the exercise's figure highlighted."""
+    exercise = chapter.exercise(exercise_id) if exercise_id else None
+    link = exercise.instrument_link if exercise else None
+    view = views.get(link.instrument_id) if link else None
+    if exercise is None or link is None or view is None or view.result is None:
+        return {}
+    try:
+        figure = highlighted_figure(link, view.result, exercise.answer_key)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return {}
+    return {link.instrument_id: {"exercise_number": exercise_numbers(chapter)[exercise.id], "figure": figure}}

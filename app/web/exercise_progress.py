@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.content.instrument_links import link_query, linked_answer
 from app.content.loader import ChapterLibrary
 from app.content.model import Chapter, Exercise, ExerciseVariant
 from app.exercises.grading import Grade, grade_answer
@@ -103,3 +104,24 @@ def chapter_progress(chapter: Chapter, records: dict[str, ExerciseRecord]) -> Ch
         solved_canonical=sum(1 for r in mine if r.solved_canonical),
         solved_in_variants_only=sum(1 for r in mine if r.solved and not r.solved_canonical),
     )
+
+
+@dataclass(frozen=True)
+class SolutionLink:
+    href: str
+    text: str
+
+
+def solution_link(chapter: Chapter, exercise: Exercise, variant: ExerciseVariant) -> SolutionLink | None:
+    """"See it in Instrument 6.n": only when the instrument, set as the link says, shows this variant's answer."""
+    link = exercise.instrument_link
+    ref = chapter.instrument(link.instrument_id) if link else None
+    if link is None or ref is None:
+        return None
+    try:
+        if grade_answer(variant.answer_key, linked_answer(link, ref, variant)).verdict != "correct":
+            return None
+        query = link_query(link, ref, variant.params, exercise.id)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return SolutionLink(f"/chapters/{chapter.slug}?{query}#{ref.id}", f"See it in Instrument {ref.number}")

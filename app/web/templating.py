@@ -13,6 +13,7 @@ from app.exercises.answers import MAX_LENGTH as MAX_ANSWER_CHARS
 from app.instruments.errors import InstrumentInputError, parse_bool
 from app.instruments.formatting import format_gb, format_percent
 from app.runner import RunnerLimits
+from app.web.exercise_progress import solution_link
 
 
 def two_digits(number: int) -> str:
@@ -99,6 +100,7 @@ def build_templates(templates_dir: Path, runner_limits: RunnerLimits) -> Environ
         readout=readout,
         with_math=lambda text: Markup(text_with_math(text)),
     )
+    env.globals.update(solution_link=solution_link)
     env.globals.update(
         limits=runner_limits,  # what a run may use: the editor's maxlength, the messages of a stopped run
         max_answer_chars=MAX_ANSWER_CHARS,

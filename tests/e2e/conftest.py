@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, BrowserProblems
+from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, INSTRUCTOR_TOKEN, REPO_ROOT, BrowserProblems
 
 SERVER_START_S = 60.0
 # Assertions retry for up to 10 s (Playwright's default is 5 s): CI has two busy cores.
@@ -70,6 +70,7 @@ def start_server(port: int, data_dir: Path, log_path: Path) -> subprocess.Popen[
         "TEXTBOOK_LOG_LEVEL": "warning",
         "TEXTBOOK_RUNNER_WALL_S": RUNNER_WALL_S,
         "TEXTBOOK_RUNNER_WORKERS": "2",
+        "TEXTBOOK_INSTRUCTOR_TOKEN": INSTRUCTOR_TOKEN,
     }
     env.pop("TEXTBOOK_DATABASE_URL", None)
     with log_path.open("ab") as log:

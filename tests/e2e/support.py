@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
 ]
 
 CHAPTER = "/chapters/fine-tuning"
+INSTRUCTOR_TOKEN = "e2e-instructor-token-0123456789"
 
 # Every browser test is marked e2e and skipped, with the reason, where there is no browser.
 E2E = [

@@ -26,6 +26,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from app.content.instrument_links import read_link
 from app.content.model import Exercise, ExerciseTexts
 from app.content.plugins.directive import (
     DocumentEnv,
@@ -44,7 +45,7 @@ from app.content.plugins.directive import (
 from app.exercises.grading import AnswerSpecError, answer_key_from_spec, grade_answer
 from app.exercises.variants import fill, key_for, recipe_from_spec, variant_problems
 
-FIELDS = {"id", "prompt", "answer", "mistakes", "hints", "unit_hint", "solution", "params"}
+FIELDS = {"id", "prompt", "answer", "mistakes", "hints", "unit_hint", "solution", "params", "instrument"}
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
@@ -86,6 +87,7 @@ def _build(md: MarkdownIt, data: dict[str, Any], token: Token, env: DocumentEnv)
     try:
         recipe, answer, mistakes = recipe_from_spec(data.get("params"), answer, mistakes)
         key = answer_key_from_spec({**answer, "mistakes": mistakes})
+        link = read_link(data["instrument"]) if "instrument" in data else None
     except AnswerSpecError as exc:
         report(env, line, f"{what}: {exc}")
         return None
@@ -118,6 +120,7 @@ def _build(md: MarkdownIt, data: dict[str, Any], token: Token, env: DocumentEnv)
         line=line,
         texts=texts if recipe is not None else None,
         recipe=recipe,
+        instrument_link=link,
     )
 
 
