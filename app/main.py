@@ -15,11 +15,11 @@ from app.config import Settings
 from app.content.loader import ChapterLibrary
 from app.content.markdown import build_markdown
 from app.database import PoolSettings
+from app.exercises.variant_ids import VariantIds
 from app.fleet.code_runner import CodeRunner, LocalRunner
 from app.fleet.endpoints import parse_runner_urls
 from app.fleet.gpu import find_cuda
 from app.fleet.remote import RemoteRunners
-from app.exercises.variant_ids import VariantIds
 from app.instruments.catalog import CATALOG, INSTRUMENT_CATALOG
 from app.instruments.chart_renderer import ChartRenderer
 from app.lifecycle import Lifecycle

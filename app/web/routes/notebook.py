@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.content.notebook import chapter_notebook, notebook_filename
-from app.web.routes.pages import find_chapter
+from app.web.dependencies import find_chapter
 from app.web.state import AppState, app_state
 
 router = APIRouter()
