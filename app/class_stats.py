@@ -1,9 +1,11 @@
 """What the class finds hard: aggregate queries over the progress store, for the instructor.
 
-Every figure is counted by the database (GROUP BY over indexed columns, a window
-function for the top-N lists; the same SQL on SQLite and PostgreSQL), so the cost
-grows with the number of exercises, snippets and instruments, not with attempts;
-only the histogram of attempts-to-solve comes back per exercise, for its median.
+Every figure is counted by the database, from the running tallies each attempt
+updates (`exercise_learners`, `wrong_answer_counts` in `app.storage`): a row per
+learner and exercise, not per attempt, so 100,000 attempts cost what their learners
+cost. GROUP BY over primary keys, a window function for the top-N lists; the same
+SQL on SQLite and PostgreSQL. Only the histogram of attempts-to-solve comes back per
+exercise, for its median.
 Learners stay anonymous: no learner id leaves this module, only counts.
 
 Pure persistence: no HTTP, no grading (the web layer labels wrong answers with the
@@ -15,9 +17,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, Integer, and_, case, distinct, func, or_, select
+from sqlalchemy import Engine, Integer, case, distinct, func, select
 
-from app.storage import attempts, instrument_views, reveals, snippet_runs
+from app.storage import exercise_learners, instrument_views, snippet_runs, wrong_answer_counts
 
 TOP = 5  # wrong answers per exercise, settings per instrument
 
@@ -96,99 +98,46 @@ def class_stats(
     engine: Engine, exercise_ids: list[str], snippet_ids: list[str], instrument_ids: list[str]
 ) -> ClassStats:
     """Everything the instructor view shows, in a handful of aggregate queries (one connection)."""
-    a = attempts
-    is_correct = a.c.verdict == "correct"
     by_exercise = {i: ExerciseStats(i) for i in exercise_ids}
+    e = exercise_learners.c
     with engine.connect() as connection:
-        for exercise_id, learners, count, solved in connection.execute(
+        for exercise_id, learners, count, solved, first_try, revealed in connection.execute(
             select(
-                a.c.exercise_id,
-                func.count(distinct(a.c.learner_id)),
+                e.exercise_id,
                 func.count(),
-                func.count(distinct(case((is_correct, a.c.learner_id)))),
+                func.sum(e.attempts),
+                func.count(e.solved_at),
+                func.sum(e.first_correct),
+                func.sum(e.revealed_before_solved),
             )
-            .where(a.c.exercise_id.in_(exercise_ids))
-            .group_by(a.c.exercise_id)
+            .where(e.exercise_id.in_(exercise_ids))
+            .group_by(e.exercise_id)
         ):
             stats = by_exercise[exercise_id]
-            stats.learners, stats.attempts, stats.solved = int(learners), int(count), int(solved)
+            stats.learners, stats.attempts, stats.solved = int(learners), int(count or 0), int(solved)
+            stats.first_try_correct, stats.revealed_before_solved = int(first_try or 0), int(revealed or 0)
 
-        first = (
-            select(a.c.exercise_id, func.min(a.c.id).label("first_id"))
-            .where(a.c.exercise_id.in_(exercise_ids))
-            .group_by(a.c.exercise_id, a.c.learner_id)
-            .subquery()
-        )
-        for exercise_id, count in connection.execute(
-            select(a.c.exercise_id, func.count())
-            .join(first, a.c.id == first.c.first_id)
-            .where(is_correct)
-            .group_by(a.c.exercise_id)
-        ):
-            by_exercise[exercise_id].first_try_correct = int(count)
-
-        first_correct = (
-            select(
-                a.c.exercise_id,
-                a.c.learner_id,
-                func.min(a.c.id).label("first_correct_id"),
-                func.min(a.c.created_at).label("solved_at"),
-            )
-            .where(a.c.exercise_id.in_(exercise_ids), is_correct)
-            .group_by(a.c.exercise_id, a.c.learner_id)
-            .subquery()
-        )
-        tries = (
-            select(a.c.exercise_id, func.count().label("tries"))
-            .join(
-                first_correct,
-                and_(
-                    a.c.exercise_id == first_correct.c.exercise_id,
-                    a.c.learner_id == first_correct.c.learner_id,
-                    a.c.id <= first_correct.c.first_correct_id,
-                ),
-            )
-            .group_by(a.c.exercise_id, a.c.learner_id)
-            .subquery()
-        )
         histograms: dict[str, dict[int, int]] = defaultdict(dict)
-        for exercise_id, count_of_tries, learners in connection.execute(
-            select(tries.c.exercise_id, tries.c.tries, func.count()).group_by(tries.c.exercise_id, tries.c.tries)
+        for exercise_id, tries, learners in connection.execute(
+            select(e.exercise_id, e.attempts_to_solve, func.count())
+            .where(e.exercise_id.in_(exercise_ids), e.attempts_to_solve.is_not(None))
+            .group_by(e.exercise_id, e.attempts_to_solve)
         ):
-            histograms[exercise_id][int(count_of_tries)] = int(learners)
+            histograms[exercise_id][int(tries)] = int(learners)
         for exercise_id, histogram in histograms.items():
             by_exercise[exercise_id].median_attempts_to_solve = median_from_histogram(histogram)
 
-        r = reveals
-        for exercise_id, count in connection.execute(
-            select(r.c.exercise_id, func.count())
-            .select_from(
-                r.outerjoin(
-                    first_correct,
-                    and_(r.c.exercise_id == first_correct.c.exercise_id, r.c.learner_id == first_correct.c.learner_id),
-                )
+        w = wrong_answer_counts.c
+        ranked = (
+            select(
+                w.exercise_id,
+                w.answer,
+                w.count,
+                func.row_number().over(partition_by=w.exercise_id, order_by=(w.count.desc(), w.answer)).label("place"),
             )
-            .where(
-                r.c.exercise_id.in_(exercise_ids),
-                or_(first_correct.c.solved_at.is_(None), r.c.created_at < first_correct.c.solved_at),
-            )
-            .group_by(r.c.exercise_id)
-        ):
-            by_exercise[exercise_id].revealed_before_solved = int(count)
-
-        typed = func.lower(func.trim(a.c.answer))
-        wrong = (
-            select(a.c.exercise_id, typed.label("answer"), func.count().label("n"))
-            .where(a.c.exercise_id.in_(exercise_ids), a.c.verdict != "correct", a.c.variant.is_(None))
-            .group_by(a.c.exercise_id, typed)
+            .where(w.exercise_id.in_(exercise_ids))
             .subquery()
         )
-        ranked = select(
-            wrong,
-            func.row_number()
-            .over(partition_by=wrong.c.exercise_id, order_by=(wrong.c.n.desc(), wrong.c.answer))
-            .label("place"),
-        ).subquery()
         for exercise_id, answer, count, _ in connection.execute(
             select(ranked).where(ranked.c.place <= TOP).order_by(ranked.c.exercise_id, ranked.c.place)
         ):

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Float,
     Index,
     Integer,
@@ -30,7 +33,9 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import PoolSettings, is_sqlite, make_engine
@@ -57,7 +62,6 @@ attempts = Table(
     Column("created_at", Float, nullable=False),
     Column("variant", String(VARIANT_ID_MAX_CHARS), nullable=True),  # None: the chapter's own numbers
     Index("ix_attempts_learner_exercise", "learner_id", "exercise_id", "id"),
-    Index("ix_attempts_exercise_learner", "exercise_id", "learner_id", "id", "verdict"),
 )
 
 # One row per snippet run from a chapter page (for the class's stats, and "my version"
@@ -85,6 +89,29 @@ instrument_views = Table(
     Column("settings", String(INSTRUMENT_SETTINGS_MAX_CHARS), nullable=False),
     Column("created_at", Float, nullable=False),
     Index("ix_instrument_views_instrument_settings", "instrument_id", "settings"),
+)
+
+# Running tallies for the class's stats, updated in the same transaction as each attempt
+# (upserts, shared by SQLite and PostgreSQL), so the stats aggregate a row per learner and
+# exercise instead of every attempt. See `app.class_stats`.
+exercise_learners = Table(
+    "exercise_learners",
+    metadata,
+    Column("exercise_id", String(128), primary_key=True),
+    Column("learner_id", String(64), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("first_correct", Integer, nullable=False),  # 1 when the first attempt was correct
+    Column("attempts_to_solve", Integer, nullable=True),  # attempts up to the first correct one; None: unsolved
+    Column("solved_at", Float, nullable=True),
+    Column("revealed_before_solved", Integer, nullable=False),  # 1 when the solution was opened first
+)
+
+wrong_answer_counts = Table(
+    "wrong_answer_counts",
+    metadata,
+    Column("exercise_id", String(128), primary_key=True),
+    Column("answer", String(MAX_ANSWER_CHARS), primary_key=True),  # trimmed, lower-cased
+    Column("count", Integer, nullable=False),
 )
 
 reveals = Table(
@@ -115,6 +142,11 @@ class ExerciseRecord:
     attempts: int
     solved_canonical: bool = False  # solved with the chapter's own numbers
     solved_variants: int = 0  # correct answers to practice variants
+
+
+def normalized_answer(answer: str) -> str:
+    """A wrong answer as the stats group it: "14 GB", " 14 gb" are one answer."""
+    return " ".join(answer.split()).lower()
 
 
 class StoreUnavailable(Unavailable):
@@ -151,6 +183,7 @@ class ProgressStore:
             ),
             self.engine.begin() as connection,
         ):
+            self._tally_attempt(connection, learner_id, exercise_id, answer, verdict, variant, attempt.created_at)
             connection.execute(
                 attempts.insert().values(
                     learner_id=learner_id,
@@ -176,6 +209,15 @@ class ProgressStore:
             if exists is None:
                 connection.execute(
                     reveals.insert().values(learner_id=learner_id, exercise_id=exercise_id, created_at=time.time())
+                )
+                connection.execute(
+                    update(exercise_learners)
+                    .where(
+                        exercise_learners.c.exercise_id == exercise_id,
+                        exercise_learners.c.learner_id == learner_id,
+                        exercise_learners.c.solved_at.is_(None),
+                    )
+                    .values(revealed_before_solved=1)
                 )
 
     def records(self, learner_id: str, exercise_ids: list[str]) -> dict[str, ExerciseRecord]:
@@ -229,6 +271,71 @@ class ProgressStore:
                 solved_variants=int(solved or 0) - int(solved_canonical or 0),
             )
         return records
+
+    def _upsert(self, table: Table, values: dict[str, object], keys: list[str], changes: dict[str, object]) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table).values(**values)
+        return statement.on_conflict_do_update(index_elements=keys, set_=changes)
+
+    def _tally_attempt(
+        self,
+        connection: Connection,
+        learner_id: str,
+        exercise_id: str,
+        answer: str,
+        verdict: str,
+        variant: str | None,
+        at: float,
+    ) -> None:
+        correct = verdict == "correct"
+        row = exercise_learners.c
+        connection.execute(
+            self._upsert(
+                exercise_learners,
+                {
+                    "exercise_id": exercise_id,
+                    "learner_id": learner_id,
+                    "attempts": 1,
+                    "first_correct": int(correct),
+                    "attempts_to_solve": 1 if correct else None,
+                    "solved_at": at if correct else None,
+                    "revealed_before_solved": 0,
+                },
+                ["exercise_id", "learner_id"],
+                {  # every expression reads the row as it was before this attempt
+                    "attempts": row.attempts + 1,
+                    "attempts_to_solve": func.coalesce(row.attempts_to_solve, row.attempts + 1 if correct else None),
+                    "solved_at": func.coalesce(row.solved_at, at if correct else None),
+                },
+            )
+        )
+        if not correct and variant is None:
+            counts = wrong_answer_counts.c
+            connection.execute(
+                self._upsert(
+                    wrong_answer_counts,
+                    {"exercise_id": exercise_id, "answer": normalized_answer(answer), "count": 1},
+                    ["exercise_id", "answer"],
+                    {"count": counts.count + 1},
+                )
+            )
+
+    def _untally(self, connection: Connection, learner_id: str) -> None:
+        """Take a learner's attempts back out of the tallies (their progress is being reset)."""
+        connection.execute(delete(exercise_learners).where(exercise_learners.c.learner_id == learner_id))
+        mine = connection.execute(
+            select(attempts.c.exercise_id, attempts.c.answer).where(
+                attempts.c.learner_id == learner_id, attempts.c.verdict != "correct", attempts.c.variant.is_(None)
+            )
+        ).all()
+        for (exercise_id, answer), times in Counter((e, normalized_answer(a)) for e, a in mine).items():
+            counts = wrong_answer_counts.c
+            connection.execute(
+                update(wrong_answer_counts)
+                .where(counts.exercise_id == exercise_id, counts.answer == answer)
+                .values(count=counts.count - times)
+            )
+        connection.execute(delete(wrong_answer_counts).where(wrong_answer_counts.c.count <= 0))
 
     def record_snippet_run(self, learner_id: str, snippet_id: str, status: str, edited_code: str | None) -> None:
         with _unavailable_as(f"The run could not be recorded: {UNAVAILABLE}."), self.engine.begin() as connection:
@@ -286,6 +393,7 @@ class ProgressStore:
             ),
             self.engine.begin() as connection,
         ):
+            self._untally(connection, learner_id)
             removed = connection.execute(delete(attempts).where(attempts.c.learner_id == learner_id)).rowcount
             connection.execute(delete(reveals).where(reveals.c.learner_id == learner_id))
             connection.execute(delete(snippet_runs).where(snippet_runs.c.learner_id == learner_id))

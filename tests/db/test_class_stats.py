@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from app.class_stats import SettingCount, SnippetStats, WrongAnswer, class_stats, median_from_histogram
 from app.schema import upgrade
-from app.storage import ProgressStore, attempts, instrument_views, reveals, snippet_runs
+from app.storage import ProgressStore
 
-#  learner, exercise, answer, verdict, variant, at
-ATTEMPTS = [
-    ("L1", "e1", "14", "incorrect", None, 1),
-    ("L1", "e1", "112 GB", "correct", None, 2),  # solved on the 2nd try
-    ("L2", "e1", "112", "correct", None, 3),  # first try
-    ("L3", "e1", "14", "incorrect", None, 4),
-    ("L3", "e1", "14 ", "incorrect", None, 5),  # the same wrong answer, typed with a space
-    ("L3", "e1", "112", "correct", None, 20),  # 3rd try, after revealing at 10
-    ("L4", "e1", "56", "incorrect", None, 6),  # never solved, revealed at 11
-    ("L5", "e1", "99", "incorrect", "variant-a", 7),  # a variant's wrong answer: not the chapter's numbers
-    ("L5", "e1", "24", "correct", "variant-a", 8),  # 2nd try, in a variant
+# In order: (learner, exercise, answer, verdict, variant), or ("reveal", learner, exercise)
+EVENTS: list[tuple[str, ...]] = [
+    ("L1", "e1", "14", "incorrect", ""),
+    ("L1", "e1", "112 GB", "correct", ""),  # solved on the 2nd try
+    ("L2", "e1", "112", "correct", ""),  # first try
+    ("L3", "e1", "14", "incorrect", ""),
+    ("L3", "e1", "14 ", "incorrect", ""),  # the same wrong answer, typed with a space
+    ("reveal", "L3", "e1"),  # before solving
+    ("L3", "e1", "112", "correct", ""),  # 3rd try
+    ("L4", "e1", "56", "incorrect", ""),
+    ("reveal", "L4", "e1"),  # never solved
+    ("L5", "e1", "99", "incorrect", "variant-a"),  # a variant's wrong answer: not the chapter's numbers
+    ("L5", "e1", "24", "correct", "variant-a"),  # 2nd try, in a variant
+    ("reveal", "L2", "e1"),  # after solving: not counted
+    ("L6", "e1", "7", "incorrect", ""),  # reset below: gone from every count
+    ("reveal", "L6", "e1"),
 ]
-REVEALS = [("L3", "e1", 10), ("L4", "e1", 11), ("L2", "e1", 12)]  # L2 revealed after solving: not counted
 RUNS = [("L1", "s1", "ok"), ("L1", "s1", "ok"), ("L2", "s1", "error")]
 VIEWS = [
     ("L1", "lora", "lora.r=16"),
@@ -39,34 +43,17 @@ def test_stats_match_the_hand_counted_fixture(empty_database_url: str) -> None:
     store = ProgressStore(empty_database_url)
     try:
         upgrade(store.engine)
-        with store.engine.begin() as connection:
-            for learner, exercise, answer, verdict, variant, at in ATTEMPTS:
-                connection.execute(
-                    attempts.insert().values(
-                        learner_id=learner,
-                        exercise_id=exercise,
-                        answer=answer,
-                        verdict=verdict,
-                        variant=variant,
-                        created_at=float(at),
-                    )
-                )
-            for learner, exercise, at in REVEALS:
-                connection.execute(
-                    reveals.insert().values(learner_id=learner, exercise_id=exercise, created_at=float(at))
-                )
-            for learner, snippet, status in RUNS:
-                connection.execute(
-                    snippet_runs.insert().values(
-                        learner_id=learner, snippet_id=snippet, status=status, code=None, created_at=1.0
-                    )
-                )
-            for learner, instrument, settings in VIEWS:
-                connection.execute(
-                    instrument_views.insert().values(
-                        learner_id=learner, instrument_id=instrument, settings=settings, created_at=1.0
-                    )
-                )
+        for event in EVENTS:
+            if event[0] == "reveal":
+                store.record_reveal(event[1], event[2])
+            else:
+                learner, exercise, answer, verdict, variant = event
+                store.record_attempt(learner, exercise, answer, verdict, variant or None)
+        store.reset("L6")
+        for learner, snippet, status in RUNS:
+            store.record_snippet_run(learner, snippet, status, None)
+        for viewer, instrument, settings in VIEWS:
+            store.record_instrument_view(viewer, instrument, settings)
         stats = class_stats(store.engine, ["e1", "e2"], ["s1", "s2"], ["lora", "vram"])
     finally:
         store.close()
