@@ -108,3 +108,19 @@ def test_the_instructor_view_with_the_class_seeded(
     expect(wrong.locator("tbody tr").first).to_contain_text("14")
     expect(wrong.locator("tbody tr").first).to_contain_text("bf16 weights alone")
     screenshot(page, "instructor-view", full_page=True)
+
+
+def test_a_solutions_instrument_link_opens_the_settings_with_the_figure_highlighted(page: Page) -> None:
+    page.goto(CHAPTER)
+    exercise = page.locator("#ex-lora-adapter-params")
+    exercise.locator(".answer-input").fill("65536")
+    exercise.get_by_role("button", name="Check").click()
+    link = page.locator("#ex-lora-adapter-params-result .solution-instrument a")
+    expect(link).to_have_text("See it in Instrument 6.1", timeout=SWAP_TIMEOUT_MS)
+    link.click()
+    page.wait_for_url(re.compile(r"lora-counter\.r=8.*highlight=lora-adapter-params#lora-counter$"))
+    instrument = page.locator("#lora-counter")
+    expect(instrument.locator("input[name='lora-counter.d_in']").first).to_have_value("4096")
+    expect(instrument.locator("input[name='lora-counter.r']").first).to_have_value("8")
+    expect(instrument.locator(".highlighted-figure")).to_have_text("65,536 parameters")
+    screenshot(instrument, "solution-instrument-link")
