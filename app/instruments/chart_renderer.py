@@ -51,7 +51,9 @@ def prepare_renderer_process(parent_pid: int) -> None:
 
 
 class ChartRenderer:
-    def __init__(self, maxsize: int = 1024, processes: int = 1) -> None:
+    def __init__(
+        self, maxsize: int = 1024, processes: int = 1, restart_interval_s: float = RESTART_INTERVAL_S
+    ) -> None:
         self._maxsize = maxsize
         self._processes = processes
         self._done: OrderedDict[ChartKey, str] = OrderedDict()
@@ -63,7 +65,8 @@ class ChartRenderer:
         self._lock = threading.RLock()
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0  # how many renderer pools were started
-        self._restarted_at = -RESTART_INTERVAL_S
+        self._restart_interval_s = restart_interval_s
+        self._restarted_at = -restart_interval_s
 
     def start(self) -> None:
         # spawn, not fork: the server has threads, and a forked copy of them is unsafe.
@@ -79,7 +82,7 @@ class ChartRenderer:
             if self._generation != broken_generation:
                 return True  # another caller already replaced it
             now = time.monotonic()
-            if self._executor is None or now - self._restarted_at < RESTART_INTERVAL_S:
+            if self._executor is None or now - self._restarted_at < self._restart_interval_s:
                 return False
             log.warning("the chart renderer process died; starting a new one")
             self._restarted_at = now

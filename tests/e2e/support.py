@@ -68,6 +68,9 @@ def screenshot(target: Page | Locator, name: str, *, full_page: bool = False) ->
     return path
 
 
+ABORT_LOG = re.compile(r"htmx:(afterRequest|sendAbort), ")
+
+
 @dataclass
 class BrowserProblems:
     """What went wrong in the pages of one test, minus what the test said to expect."""
@@ -89,6 +92,11 @@ class BrowserProblems:
         page.on("response", self._on_response)
 
     def _on_console(self, message: ConsoleMessage) -> None:
+        # htmx 2 logs an aborted request as errors ("htmx:afterRequest, ..." then "htmx:sendAbort, ...");
+        # the page aborts a superseded chart request by design (the request itself is vetted in
+        # _on_request_failed). A network error or a timeout still shows as htmx:sendError / htmx:timeout.
+        if message.type == "error" and ABORT_LOG.match(message.text):
+            return
         if message.type == "error":
             self.console_errors.append(f"{message.location.get('url', '')}: {message.text}")
 

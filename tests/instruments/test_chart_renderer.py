@@ -90,7 +90,9 @@ def test_a_chart_that_cannot_be_drawn_is_none(renderer: ChartRenderer) -> None:
 
 def test_a_dead_renderer_process_is_replaced_and_the_chart_drawn() -> None:
     before = {child.pid for child in multiprocessing.active_children()}
-    charts = ChartRenderer()
+    # A long interval: on a loaded machine the replacement may take longer to start and draw than
+    # the default interval, and the second death below must still fall inside it.
+    charts = ChartRenderer(restart_interval_s=600.0)
     charts.start()
     try:
         assert asyncio.run(charts.render(lora_chart_key(256, 256, 2)))  # the process is up
