@@ -51,9 +51,7 @@ def prepare_renderer_process(parent_pid: int) -> None:
 
 
 class ChartRenderer:
-    def __init__(
-        self, maxsize: int = 1024, processes: int = 1, restart_interval_s: float = RESTART_INTERVAL_S
-    ) -> None:
+    def __init__(self, maxsize: int = 1024, processes: int = 1, restart_interval_s: float = RESTART_INTERVAL_S) -> None:
         self._maxsize = maxsize
         self._processes = processes
         self._done: OrderedDict[ChartKey, str] = OrderedDict()
