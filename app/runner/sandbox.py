@@ -163,7 +163,9 @@ def prepare_stage(
         linux.write_proc_file("/proc/self/gid_map", f"{gid} {gid} 1")
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     # Handles first: a source under /tmp must stay reachable once /tmp is covered.
-    sources = {path: os.open(path, os.O_PATH | (os.O_DIRECTORY if os.path.isdir(path) else 0)) for path in paths}
+    # Their kind and real path too: once /tmp is covered, a path under it no longer resolves.
+    kinds = {path: (os.path.realpath(path), os.path.isdir(path)) for path in paths}
+    sources = {path: os.open(path, os.O_PATH | (os.O_DIRECTORY if kinds[path][1] else 0)) for path in paths}
     devices = {name: os.open("/dev/" + name, os.O_PATH) for name in _DEVICES if os.path.exists("/dev/" + name)}
     links = {name: os.readlink(name) for name in ("/lib", "/lib64") if os.path.islink(name)}
     extra = {path: os.open(path, os.O_PATH) for path in [*cuda_nodes, *cuda_files] if os.path.exists(path)}
@@ -178,8 +180,9 @@ def prepare_stage(
             if not os.path.lexists(root + name):
                 os.symlink(destination, root + name)
         for path, handle in sources.items():
-            target = root + os.path.realpath(path)
-            if os.path.isdir(path):
+            real_path, is_directory = kinds[path]
+            target = root + real_path
+            if is_directory:
                 os.makedirs(target, exist_ok=True)
             else:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
