@@ -37,6 +37,7 @@ from app.instruments.errors import parse_choice, parse_int
 from app.instruments.models import Architecture, count_base_params, get_model, linear_shapes
 from app.instruments.nf4 import BLOCK_SIZES
 from app.instruments.nf4 import bits_per_param as nf4_bits_per_param
+from app.instruments.vram import CardFit  # one answer to "does it fit on this card"
 
 __all__ = [
     "BATCH_RANGE",
@@ -94,14 +95,6 @@ SERVING_CARDS: tuple[ServingCard, ...] = (
     ServingCard("h200", "H200 SXM", 141, 4800, "NVIDIA H200 Tensor Core GPU datasheet"),
 )
 _CARDS_BY_ID = {card.card_id: card for card in SERVING_CARDS}
-
-
-@dataclass(frozen=True, slots=True)
-class CardFit:
-    card: str
-    memory_gb: float
-    fits: bool
-    headroom_gb: float  # negative when it does not fit
 
 
 @dataclass(frozen=True, slots=True)
