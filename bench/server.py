@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -16,10 +17,25 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Listening ports are drawn below the kernel's ephemeral range (32768-60999 by default), which
+# outgoing connections take their local ports from: a port picked here and bound minutes later
+# (a container build in between) cannot meanwhile have become the local end of one of the
+# thousands of client connections the load tests open.
+LISTEN_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on now, outside the ephemeral range."""
+    chooser = random.SystemRandom()
+    for _ in range(200):
+        port = chooser.choice(LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {LISTEN_PORTS}")
 
 
 @contextmanager

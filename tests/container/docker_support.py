@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from bench.server import free_port  # noqa: F401  (re-exported for the container tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_SCRIPT = ROOT / "deploy" / "image.sh"
@@ -45,12 +46,6 @@ def build_image() -> None:
     result = subprocess.run(["bash", str(IMAGE_SCRIPT), "build"], capture_output=True, text=True, timeout=1200)
     if result.returncode != 0:
         raise AssertionError(f"deploy/image.sh build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_flags() -> list[str]:

@@ -46,6 +46,13 @@ def compose(
     )
 
 
+def stack_state(env: dict[str, str]) -> str:
+    """`ps` and the last lines of every service's log, for a failure message."""
+    ps = compose(env, "ps", check=False)
+    logs = compose(env, "logs", "--no-color", "--tail", "60", check=False)
+    return f"{ps.stdout}{ps.stderr}\n{logs.stdout[-8000:]}{logs.stderr[-2000:]}"
+
+
 def wait_for(url: str, timeout_s: float = 180) -> dict:
     deadline = time.monotonic() + timeout_s
     last = None
@@ -131,5 +138,8 @@ def test_an_answer_through_the_balancer_is_seen_by_every_replica(stack: dict) ->
     cookie = headers["set-cookie"].split(";", 1)[0]
     answered = re.compile(rf'id="ex-{EXERCISE}-answer"[^>]*value="16"', re.S)
     for base in [*stack["replicas"], balancer, balancer]:
-        status, _, body = http("GET", f"{base}/chapters/fine-tuning", headers={"cookie": cookie})
+        try:
+            status, _, body = http("GET", f"{base}/chapters/fine-tuning", headers={"cookie": cookie})
+        except OSError as error:
+            raise AssertionError(f"{base}: {error}\n{stack_state(stack['env'])}") from error
         assert status == 200 and answered.search(body.decode()), f"{base} does not show the saved answer"

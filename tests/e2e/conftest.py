@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from bench.server import free_port
 from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, INSTRUCTOR_TOKEN, REPO_ROOT, BrowserProblems
 
 SERVER_START_S = 60.0
@@ -30,12 +30,6 @@ SERVER_START_S = 60.0
 expect.set_options(timeout=10_000)
 # The snippet tests provoke a timeout; a short wall limit keeps the suite fast.
 RUNNER_WALL_S = "2"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
