@@ -4,7 +4,9 @@ message they can act on.
     raise BadInput("That answer is 300 characters long; answers are at most 200.", field="answer")
 
 Every layer raises a subclass of `TextbookError` (pure code too: nothing here imports
-the web stack), always as `(message, *, field=None)` plus the subclass's own keywords.
+the web stack), always with its text first and everything else by keyword:
+`(message, *, field=None)` plus the subclass's own keywords (the runner's errors take a
+`reason` they word for the student; `tests/test_error_signatures.py` checks every subclass).
 One handler (`app.web.errors`) turns any of them into an HTML page, an HTMX fragment
 shown in place, or JSON, from `status`, `student_message`, `field` and `headers()` alone.
 """

@@ -112,7 +112,8 @@ class LocalRunner:
     async def run(self, request: RunRequest) -> RunResult:
         if request.device not in self.devices:
             raise InvalidRequest(
-                f"device {request.device!r} is not available here; use one of {', '.join(self.devices)}"
+                f"device {request.device!r} is not available here; use one of {', '.join(self.devices)}",
+                field="device",
             )
         pool = self.cuda if request.device == "cuda" and self.cuda is not None else self.cpu
         self.in_flight += 1

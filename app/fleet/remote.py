@@ -51,8 +51,7 @@ class RunnerUnreachable(RunnerError):
 
     status = 503
 
-    @staticmethod
-    def describe(reason: str) -> str:
+    def describe(self, reason: str) -> str:
         return (
             "No code runner is reachable right now, so code cannot run; the rest of the chapter works. "
             "Try again in a minute."
@@ -64,8 +63,7 @@ class RunLost(RunnerError):
 
     status = 503
 
-    @staticmethod
-    def describe(reason: str) -> str:
+    def describe(self, reason: str) -> str:
         return "The code runner stopped answering during this run, so it has no result. Run it again."
 
 
@@ -193,7 +191,7 @@ class RemoteRunners:
             return self._took(endpoint)
         line = sum(e.queue for e in self.endpoints if e.serves(device) and e.url not in exclude)
         if self._waiting >= line:
-            raise RunnerBusy(self._retry_after_s())
+            raise RunnerBusy(retry_after_s=self._retry_after_s())
         self._waiting += 1
         try:
             async with self._room:
@@ -207,7 +205,7 @@ class RemoteRunners:
                     self._run_timeout_s(),
                 )
         except TimeoutError:
-            raise RunnerBusy(self._retry_after_s()) from None
+            raise RunnerBusy(retry_after_s=self._retry_after_s()) from None
         finally:
             self._waiting -= 1
         return self._took(self._chooser.choose(self.endpoints, device, exclude))
@@ -266,7 +264,7 @@ class RemoteRunners:
             return result
         if response.status_code == 429:
             retry_after = _retry_after(response)
-            raise _NeverStarted(RunnerBusy(retry_after))
+            raise _NeverStarted(RunnerBusy(retry_after_s=retry_after))
         if response.status_code in (401, 403):
             endpoint.mark_down(
                 "it refused our token (check TEXTBOOK_RUNNER_TOKEN on both sides)", now, self._interval_s
@@ -283,7 +281,7 @@ class RemoteRunners:
     def _best_refusal(self, refusals: list[RunnerError], device: str) -> RunnerError:
         busy = [error for error in refusals if isinstance(error, RunnerBusy)]
         if busy:
-            return RunnerBusy(min(error.retry_after_s for error in busy))
+            return RunnerBusy(retry_after_s=min(error.retry_after_s for error in busy))
         unavailable = [error for error in refusals if isinstance(error, SandboxUnavailable)]
         if unavailable and not self.reachable:
             return unavailable[0]

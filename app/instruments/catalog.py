@@ -227,7 +227,9 @@ def compute_vram_fit(params: Params) -> VramFitResult:
     )
     method = str(params["method"]).strip().lower()
     if method not in by_method:
-        raise InstrumentInputError("method", f"must be one of {', '.join(by_method)}; got {params['method']!r}.")
+        raise InstrumentInputError(
+            f"must be one of {', '.join(by_method)}; got {params['method']!r}.", field="method"
+        )
     return VramFitResult(chosen=by_method[method], by_method=by_method)
 
 

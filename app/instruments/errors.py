@@ -39,7 +39,7 @@ class InstrumentInputError(TextbookError, ValueError):
     status = 422
     field: str
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message, field=field)
 
     @property
@@ -59,7 +59,7 @@ def parse_int(field: str, raw: object, *, low: int, high: int) -> int:
     """An integer in ``[low, high]`` from an int or its decimal text."""
     if isinstance(raw, bool):
         # bool is an int subclass; True as "1" would hide a wiring bug.
-        raise InstrumentInputError(field, f"must be a whole number from {low:,} to {high:,}.")
+        raise InstrumentInputError(f"must be a whole number from {low:,} to {high:,}.", field=field)
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, float) and raw.is_integer():
@@ -67,42 +67,44 @@ def parse_int(field: str, raw: object, *, low: int, high: int) -> int:
     elif isinstance(raw, str):
         text = _strip_number_text(raw)
         if not text:
-            raise InstrumentInputError(field, f"is missing; enter a whole number from {low:,} to {high:,}.")
+            raise InstrumentInputError(
+                f"is missing; enter a whole number from {low:,} to {high:,}.", field=field
+            )
         try:
             value = int(text)
         except ValueError:
             raise InstrumentInputError(
-                field, f"must be a whole number from {low:,} to {high:,}, not {raw.strip()!r}."
+                f"must be a whole number from {low:,} to {high:,}, not {raw.strip()!r}.", field=field
             ) from None
     else:
-        raise InstrumentInputError(field, f"must be a whole number from {low:,} to {high:,}.")
+        raise InstrumentInputError(f"must be a whole number from {low:,} to {high:,}.", field=field)
     if not low <= value <= high:
-        raise InstrumentInputError(field, f"must be between {low:,} and {high:,}; got {value:,}.")
+        raise InstrumentInputError(f"must be between {low:,} and {high:,}; got {value:,}.", field=field)
     return value
 
 
 def parse_float(field: str, raw: object, *, low: float, high: float) -> float:
     """A finite number in ``[low, high]`` from a number or its decimal text."""
     if isinstance(raw, bool):
-        raise InstrumentInputError(field, f"must be a number from {low:g} to {high:g}.")
+        raise InstrumentInputError(f"must be a number from {low:g} to {high:g}.", field=field)
     if isinstance(raw, (int, float)):
         value = float(raw)
     elif isinstance(raw, str):
         text = _strip_number_text(raw)
         if not text:
-            raise InstrumentInputError(field, f"is missing; enter a number from {low:g} to {high:g}.")
+            raise InstrumentInputError(f"is missing; enter a number from {low:g} to {high:g}.", field=field)
         try:
             value = float(text)
         except ValueError:
             raise InstrumentInputError(
-                field, f"must be a number from {low:g} to {high:g}, not {raw.strip()!r}."
+                f"must be a number from {low:g} to {high:g}, not {raw.strip()!r}.", field=field
             ) from None
     else:
-        raise InstrumentInputError(field, f"must be a number from {low:g} to {high:g}.")
+        raise InstrumentInputError(f"must be a number from {low:g} to {high:g}.", field=field)
     if not math.isfinite(value):
-        raise InstrumentInputError(field, f"must be a finite number from {low:g} to {high:g}.")
+        raise InstrumentInputError(f"must be a finite number from {low:g} to {high:g}.", field=field)
     if not low <= value <= high:
-        raise InstrumentInputError(field, f"must be between {low:g} and {high:g}; got {value:g}.")
+        raise InstrumentInputError(f"must be between {low:g} and {high:g}; got {value:g}.", field=field)
     return value
 
 
@@ -122,7 +124,7 @@ def parse_bool(field: str, raw: object) -> bool:
             return True
         if word in _FALSE_WORDS:
             return False
-    raise InstrumentInputError(field, "must be on or off (true or false).")
+    raise InstrumentInputError("must be on or off (true or false).", field=field)
 
 
 def parse_choice(field: str, raw: object, choices: Iterable[str]) -> str:
@@ -134,4 +136,4 @@ def parse_choice(field: str, raw: object, choices: Iterable[str]) -> str:
             if option.lower() == word:
                 return option
     listed = ", ".join(options)
-    raise InstrumentInputError(field, f"must be one of {listed}; got {raw!r}.")
+    raise InstrumentInputError(f"must be one of {listed}; got {raw!r}.", field=field)

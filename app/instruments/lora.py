@@ -121,23 +121,22 @@ def parse_targets(targets: str | Iterable[str]) -> tuple[str, ...]:
         try:
             names = [str(part).strip() for part in targets]
         except TypeError:
-            raise InstrumentInputError("targets", "must be a list of module names.") from None
+            raise InstrumentInputError("must be a list of module names.", field="targets") from None
     names = [name.lower() for name in names if name]
     if not names:
         raise InstrumentInputError(
-            "targets", f"choose at least one module ({', '.join(LINEAR_MODULES)}) or {ALL_LINEAR}."
+            f"choose at least one module ({', '.join(LINEAR_MODULES)}) or {ALL_LINEAR}.", field="targets"
         )
     if ALL_LINEAR in names:
         if len(set(names)) > 1:
             raise InstrumentInputError(
-                "targets", f"{ALL_LINEAR} already means all seven modules; do not list others with it."
+                f"{ALL_LINEAR} already means all seven modules; do not list others with it.", field="targets"
             )
         return LINEAR_MODULES
     unknown = sorted(set(names) - set(LINEAR_MODULES))
     if unknown:
         raise InstrumentInputError(
-            "targets",
-            f"unknown module {', '.join(unknown)}; valid: {', '.join(LINEAR_MODULES)} or {ALL_LINEAR}.",
+            f"unknown module {', '.join(unknown)}; valid: {', '.join(LINEAR_MODULES)} or {ALL_LINEAR}.", field="targets"
         )
     chosen = set(names)
     return tuple(name for name in LINEAR_MODULES if name in chosen)

@@ -208,9 +208,7 @@ def get_model(model_id: str) -> Architecture:
         return _BY_ID[key]
     except KeyError:
         valid = ", ".join(_BY_ID)
-        raise InstrumentInputError(
-            "model", f"unknown model {model_id!r}; choose one of {valid}."
-        ) from None
+        raise InstrumentInputError(f"unknown model {model_id!r}; choose one of {valid}.", field="model") from None
 
 
 def linear_shapes(arch: Architecture) -> dict[str, tuple[int, int]]:

@@ -157,7 +157,7 @@ def _parse_block_size(block_size: object) -> int:
     value = parse_int("block_size", block_size, low=BLOCK_SIZES[0], high=BLOCK_SIZES[-1])
     if value not in BLOCK_SIZES:
         raise InstrumentInputError(
-            "block_size", f"must be a power of two: one of {', '.join(map(str, BLOCK_SIZES))}; got {value}."
+            f"must be a power of two: one of {', '.join(map(str, BLOCK_SIZES))}; got {value}.", field="block_size"
         )
     return value
 

@@ -209,7 +209,7 @@ class InstrumentSpec:
         unknown = sorted(set(raw) - set(defaults))
         if unknown:
             raise InstrumentInputError(
-                unknown[0], f"is not a setting of this instrument (settings: {', '.join(defaults)})."
+                f"is not a setting of this instrument (settings: {', '.join(defaults)}).", field=unknown[0]
             )
         return {**defaults, **raw}
 

@@ -140,7 +140,7 @@ class RunnerPool:
         self._validate(request)
         assert self._slots is not None
         if self._slots.locked() and self._waiting >= self.queue_size:
-            raise RunnerBusy(self._retry_after())
+            raise RunnerBusy(retry_after_s=self._retry_after())
         self._waiting += 1
         try:
             await self._slots.acquire()
@@ -165,7 +165,9 @@ class RunnerPool:
         if size > self.limits.max_code_bytes:
             raise InvalidRequest(f"the snippet is {size} bytes long; the limit is {self.limits.max_code_bytes}")
         if request.device != self.device:
-            raise InvalidRequest(f"device {request.device!r} is not available here; use {self.device}")
+            raise InvalidRequest(
+                f"device {request.device!r} is not available here; use {self.device}", field="device"
+            )
 
     def _retry_after(self) -> float:
         ahead = self._waiting + self.concurrency

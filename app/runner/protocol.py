@@ -104,18 +104,20 @@ class IsolationReport:
 class RunnerError(TextbookError):
     """Base of the runner's errors: an HTTP status and a message a student can act on.
 
-    The web layer lets them through to its one error handler untranslated.
+    Like every `TextbookError`: the text first, everything else by keyword. The text is the
+    `reason` (what went wrong, for logs and the runner service's answer); `describe` turns it
+    into the student's `message`. The web layer lets them through to its one error handler
+    untranslated.
     """
 
     status = 503
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, field: str | None = None) -> None:
         # Not super(): the other bases (Busy, BadInput, ...) take other arguments; they add no state.
-        TextbookError.__init__(self, self.describe(reason))
+        TextbookError.__init__(self, self.describe(reason), field=field)
         self.reason = reason
 
-    @staticmethod
-    def describe(reason: str) -> str:
+    def describe(self, reason: str) -> str:
         return f"The code runner is not available right now ({reason}); try again shortly."
 
 
@@ -124,11 +126,11 @@ class RunnerBusy(RunnerError, Busy):
 
     status = 429
 
-    def __init__(self, retry_after_s: float) -> None:
+    def __init__(self, *, retry_after_s: float) -> None:
         self.retry_after_s = max(1, round(retry_after_s))
         super().__init__(f"busy for about {self.retry_after_s} s")
 
-    def describe(self, reason: str) -> str:  # type: ignore[override]
+    def describe(self, reason: str) -> str:
         return f"Every code runner is busy right now; try again in {self.retry_after_s} s."
 
 
@@ -137,20 +139,17 @@ class SandboxUnavailable(RunnerError, Unavailable):
 
     status = 503
 
-    @staticmethod
-    def describe(reason: str) -> str:
+    def describe(self, reason: str) -> str:
         return f"Running code is switched off on this server: code execution is unavailable: {reason}"
 
 
 class InvalidRequest(RunnerError, BadInput, ValueError):
-    """The request itself is unacceptable (too long, unknown device)."""
+    """The request itself is unacceptable (too long, unknown device); `field` is the input at fault."""
 
     status = 422
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.field = "code"  # the input at fault, for the error handler
+    def __init__(self, reason: str, *, field: str = "code") -> None:
+        super().__init__(reason, field=field)
 
-    @staticmethod
-    def describe(reason: str) -> str:
+    def describe(self, reason: str) -> str:
         return reason
