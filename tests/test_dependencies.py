@@ -9,6 +9,8 @@ import sys
 from collections import deque
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
 WEB_STACK = ("fastapi", "starlette", "jinja2", "uvicorn")
@@ -118,3 +120,72 @@ def test_route_modules_share_lookups_through_a_dependency_module_not_each_other(
     routes = [name for name in MODULES if name.startswith("app.web.routes.")]
     crossing = {name: sorted(edge for edge in app_edges(name) if edge in routes) for name in routes}
     assert {name: edges for name, edges in crossing.items() if edges} == {}
+
+
+def package_of(name: str) -> str:
+    """`app.content.plugins.math` -> `app.content`; a top-level module is its own package."""
+    return ".".join(name.split(".")[:2])
+
+
+def package_cycle() -> list[str] | None:
+    """A cycle among the packages of pure logic (app.content -> app.exercises -> app.content), or None."""
+    graph: dict[str, set[str]] = {}
+    for name in PURE:
+        for edge in app_edges(name):
+            if not is_glue(edge) and package_of(edge) not in (package_of(name), "app"):
+                graph.setdefault(package_of(name), set()).add(package_of(edge))
+    state: dict[str, str] = {}  # "open" while on the path, "done" after
+
+    def visit(package: str, path: list[str]) -> list[str] | None:
+        state[package] = "open"
+        for edge in sorted(graph.get(package, ())):
+            if state.get(edge) == "open":
+                return [*path[path.index(edge) :], edge] if edge in path else [*path, edge]
+            if edge not in state and (cycle := visit(edge, [*path, edge])):
+                return cycle
+        state[package] = "done"
+        return None
+
+    for package in sorted(graph):
+        if package not in state and (cycle := visit(package, [package])):
+            return cycle
+    return None
+
+
+def test_the_packages_of_pure_logic_import_one_way() -> None:
+    """The content uses the exercises' answer keys, never the other way round; no package of
+    pure logic reaches back into one that imports it."""
+    cycle = package_cycle()
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def reaches(start: str, target: str) -> bool:
+    seen, queue = {start}, deque([start])
+    while queue:
+        for edge in app_edges(queue.popleft()):
+            if edge == target or edge.startswith(target + "."):
+                return True
+            if edge not in seen:
+                seen.add(edge)
+                queue.append(edge)
+    return False
+
+
+@pytest.mark.parametrize("layer", ["app.content", "app.exercises", "app.instruments", "app.runner"])
+def test_the_book_and_the_domain_never_read_learners_progress(layer: str) -> None:
+    """Progress is read by the web layer's view models (app/web/exercise_progress.py), not by
+    the content or the pure domain: none of their modules reaches the progress store."""
+    readers = [name for name in PURE if package_of(name) == layer and reaches(name, "app.storage")]
+    assert readers == []
+
+
+def test_the_one_way_check_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lazy `import app.content` inside app.exercises would close a cycle; the check sees it."""
+    original = app_edges
+
+    def with_back_edge(name: str) -> set[str]:
+        return original(name) | ({"app.content.model"} if name == "app.exercises.grading" else set())
+
+    monkeypatch.setitem(globals(), "app_edges", with_back_edge)
+    cycle = package_cycle()
+    assert cycle is not None and set(cycle) == {"app.content", "app.exercises"}
