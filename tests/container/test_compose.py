@@ -53,7 +53,7 @@ def stack_state(env: dict[str, str]) -> str:
     return f"{ps.stdout}{ps.stderr}\n{logs.stdout[-8000:]}{logs.stderr[-2000:]}"
 
 
-def wait_for(url: str, timeout_s: float = 180) -> dict:
+def wait_for(url: str, env: dict[str, str], timeout_s: float = 180) -> dict:
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:
@@ -65,7 +65,7 @@ def wait_for(url: str, timeout_s: float = 180) -> dict:
         except OSError as error:
             last = error
         time.sleep(1)
-    raise AssertionError(f"{url} not ready within {timeout_s} s: {last}")
+    raise AssertionError(f"{url} not ready within {timeout_s} s: {last}\n{stack_state(env)}")
 
 
 @pytest.fixture(scope="module")
@@ -117,15 +117,15 @@ def test_the_migration_ran_once_and_succeeded(stack: dict) -> None:
 
 def test_both_replicas_are_ready_on_postgresql_with_full_isolation(stack: dict) -> None:
     for base in stack["replicas"]:
-        wait_for(base + "/readyz")
-        health = wait_for(base + "/healthz")
+        wait_for(base + "/readyz", stack["env"])
+        health = wait_for(base + "/healthz", stack["env"])
         assert health["parts"]["database"]["backend"] == "postgresql", health
         assert health["parts"]["runner"]["level"] == "full", health["parts"]["runner"]
 
 
 def test_an_answer_through_the_balancer_is_seen_by_every_replica(stack: dict) -> None:
     balancer = stack["balancer"]
-    wait_for(balancer + "/readyz")
+    wait_for(balancer + "/readyz", stack["env"])
     form = urllib.parse.urlencode({"answer": "16"}).encode()
     status, headers, body = http(
         "POST",

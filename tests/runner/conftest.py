@@ -76,7 +76,11 @@ def fresh_runner(runner: PoolHarness) -> PoolHarness:
 
 
 def busy_descendants(root_pid: int, cpu_s: float = 0.5) -> list[int]:
-    """Processes under `root_pid` that have used more than `cpu_s` of CPU (a runaway snippet)."""
+    """Live processes under `root_pid` that have used more than `cpu_s` of CPU (a runaway snippet).
+
+    A zombie is not counted: it has exited and runs nothing; its parent (the template process)
+    reaps it when it next gets the CPU, which on a loaded machine can be after the pool answered.
+    """
     ticks = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     used: dict[int, float] = {}
@@ -89,7 +93,7 @@ def busy_descendants(root_pid: int, cpu_s: float = 0.5) -> list[int]:
         except OSError:
             continue
         parents[int(entry)] = int(fields[1])
-        used[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+        used[int(entry)] = 0.0 if fields[0] == "Z" else (int(fields[11]) + int(fields[12])) / ticks
     found, frontier = [], [root_pid]
     while frontier:
         parent = frontier.pop()
