@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import logging
 import signal
 import sys
@@ -23,7 +24,11 @@ def logging_config(level: str) -> dict[str, Any]:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["json_line"] = {"format": "%(message)s"}
-    config["handlers"]["access_json"] = {"class": "logging.StreamHandler", "formatter": "json_line", "stream": "ext://sys.stdout"}
+    config["handlers"]["access_json"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "json_line",
+        "stream": "ext://sys.stdout",
+    }
     for name in ("app", "textbook"):
         config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     config["loggers"]["textbook.access"] = {"handlers": ["access_json"], "level": level.upper(), "propagate": False}
@@ -110,17 +115,22 @@ def runner_serve(settings: Settings, host: str, port: int) -> int:
 
 def runner_health(settings: Settings, url: str) -> int:
     """Exit 0 when the runner service at `url` answers and can run code (container and Kubernetes probes)."""
-    import httpx
+    import urllib.error
+    import urllib.request
 
     headers = {"Authorization": f"Bearer {settings.runner_token}"} if settings.runner_token else {}
+    request = urllib.request.Request(f"{url.rstrip('/')}/v1/health", headers=headers)
     try:
-        response = httpx.get(f"{url.rstrip('/')}/v1/health", headers=headers, timeout=3)
-        health = response.json() if response.status_code == 200 else {}
-    except (httpx.HTTPError, ValueError) as failed:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            health = json.loads(response.read())
+    except urllib.error.HTTPError as refused:
+        print(f"runner at {url}: HTTP {refused.code}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as failed:
         print(f"runner at {url}: {failed}", file=sys.stderr)
         return 1
-    if response.status_code != 200:
-        print(f"runner at {url}: HTTP {response.status_code}", file=sys.stderr)
+    if not isinstance(health, dict):
+        print(f"runner at {url}: the health answer is not an object", file=sys.stderr)
         return 1
     level, devices, in_flight = health.get("level"), health.get("devices"), health.get("in_flight")
     print(f"runner at {url}: isolation {level}, devices {devices}, in flight {in_flight}")

@@ -1,7 +1,9 @@
 """`RemoteRunners`: the web app's client of the runner services in `TEXTBOOK_RUNNER_URLS`.
 
-One pooled `httpx.AsyncClient` (connections kept alive and reused; a shorter idle expiry
+One pooled `aiohttp.ClientSession` (connections kept alive and reused; a shorter idle expiry
 than the service's keep-alive, so we never write into a connection the service closed).
+aiohttp rather than httpx: its C parser makes the hop about a quarter of httpx's client CPU
+(BENCHMARKS.md, "The runner over the network").
 A background task checks every runner's `/v1/health` (endpoints.py decides how often);
 runs go to an `up` runner, the least loaded first.
 
@@ -19,9 +21,10 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 
 from app.runner.protocol import (
     InvalidRequest,
@@ -44,6 +47,7 @@ HEALTH_TIMEOUT_S = 2.0
 KEEPALIVE_EXPIRY_S = 2.0  # below the runner service's keep-alive (30 s): we close idle connections first
 TICK_S = 0.1
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_JSON = {"Content-Type": "application/json"}
 
 
 class RunnerUnreachable(RunnerError):
@@ -81,15 +85,13 @@ class RemoteRunners:
         limits: RunnerLimits,
         *,
         health_interval_s: float = 2.0,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.endpoints = [RunnerEndpoint(url) for url in urls]
         self._token = token
         self._fallback_limits = limits
         self._interval_s = health_interval_s
-        self._transport = transport
         self._chooser = EndpointChooser()
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._checker: asyncio.Task[None] | None = None
         self._checking: set[str] = set()
         self._room = asyncio.Condition()  # notified when a slot frees or a runner's state changes
@@ -131,12 +133,14 @@ class RemoteRunners:
         return self._client is not None and not self._closed
 
     async def start(self) -> IsolationReport:
-        timeout = httpx.Timeout(
-            connect=CONNECT_TIMEOUT_S, read=self._run_timeout_s(), write=5.0, pool=CONNECT_TIMEOUT_S
-        )
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY_S)
+        connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=KEEPALIVE_EXPIRY_S)
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
-        self._client = httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, transport=self._transport)
+        self._client = aiohttp.ClientSession(
+            connector=connector,
+            headers=headers,
+            timeout=self._timeout(self._run_timeout_s()),
+            cookie_jar=aiohttp.DummyCookieJar(),  # a runner sets nothing we would keep
+        )
         await asyncio.gather(*(self._check(endpoint) for endpoint in self.endpoints))
         self._checker = asyncio.create_task(self._keep_checking())
         for endpoint in self.endpoints:
@@ -149,7 +153,7 @@ class RemoteRunners:
             self._checker.cancel()
             await asyncio.gather(self._checker, return_exceptions=True)
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
 
     async def run(self, request: RunRequest) -> RunResult:
         if self._client is None or self._closed:
@@ -232,29 +236,31 @@ class RemoteRunners:
         assert self._client is not None
         try:  # the caller took the slot (_slot); it is given back here whatever happens
             try:
-                async with self._client.stream(
-                    "POST", f"{endpoint.url}/v1/run", json=run_request_json(request.code, request.device)
+                async with self._client.post(
+                    f"{endpoint.url}/v1/run",
+                    data=json.dumps(run_request_json(request.code, request.device)).encode(),
+                    headers=_JSON,
                 ) as response:
                     body = await _read_capped(response)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # Nothing was sent: this runner is down for now, and the run may go elsewhere.
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                # Nothing was sent (no connection, or none free in time): the run may go elsewhere.
                 endpoint.mark_down(f"cannot connect: {_describe(exc)}", time.monotonic(), self._interval_s)
                 raise _NeverStarted(RunnerUnreachable(f"{endpoint.url}: {_describe(exc)}")) from exc
-            except httpx.TimeoutException as exc:
+            except TimeoutError as exc:  # aiohttp's read timeout is one too
                 endpoint.check_soon(time.monotonic())
                 raise RunLost(f"no answer within {self._run_timeout_s():.0f} s") from exc
-            except (httpx.TransportError, _TooLarge) as exc:
+            except (aiohttp.ClientError, _TooLarge) as exc:
                 endpoint.mark_down(f"dropped a run: {_describe(exc)}", time.monotonic(), self._interval_s)
                 raise RunLost(_describe(exc)) from exc
-            return self._answer(endpoint, response, body)
+            return self._answer(endpoint, response.status, response.headers, body)
         finally:
             endpoint.outstanding -= 1
             await self._room_changed()
 
-    def _answer(self, endpoint: RunnerEndpoint, response: httpx.Response, body: bytes) -> RunResult:
+    def _answer(self, endpoint: RunnerEndpoint, status: int, headers: Mapping[str, str], body: bytes) -> RunResult:
         now = time.monotonic()
         detail = _detail(body, "reason")
-        if response.status_code == 200:
+        if status == 200:
             try:
                 result = result_from_json(json.loads(body), self.limits)
             except (ValueError, MalformedResult) as exc:
@@ -262,21 +268,20 @@ class RemoteRunners:
                 raise RunLost(f"the runner sent a malformed result: {exc}") from exc
             endpoint.runs += 1
             return result
-        if response.status_code == 429:
-            retry_after = _retry_after(response)
-            raise _NeverStarted(RunnerBusy(retry_after_s=retry_after))
-        if response.status_code in (401, 403):
+        if status == 429:
+            raise _NeverStarted(RunnerBusy(retry_after_s=_retry_after(headers)))
+        if status in (401, 403):
             endpoint.mark_down(
                 "it refused our token (check TEXTBOOK_RUNNER_TOKEN on both sides)", now, self._interval_s
             )
             raise _NeverStarted(RunnerUnreachable(f"{endpoint.url} refused our token"))
-        if response.status_code == 503:
+        if status == 503:
             endpoint.mark_down(f"it cannot run code: {detail}", now, self._interval_s)
             raise _NeverStarted(SandboxUnavailable(detail))
-        if response.status_code in (413, 422):
+        if status in (413, 422):
             raise InvalidRequest(detail)
         endpoint.check_soon(now)
-        raise RunLost(f"HTTP {response.status_code}: {detail}")
+        raise RunLost(f"HTTP {status}: {detail}")
 
     def _best_refusal(self, refusals: list[RunnerError], device: str) -> RunnerError:
         busy = [error for error in refusals if isinstance(error, RunnerBusy)]
@@ -290,6 +295,13 @@ class RemoteRunners:
         if device != "cpu" and self.reachable:
             return RunnerUnreachable(f"no runner with a {device} device is up")
         return RunnerUnreachable(self._summary())
+
+    @staticmethod
+    def _timeout(read_s: float) -> aiohttp.ClientTimeout:
+        # `connect` covers waiting for a free connection too; no total: the read limit bounds a run.
+        return aiohttp.ClientTimeout(
+            total=None, connect=CONNECT_TIMEOUT_S, sock_connect=CONNECT_TIMEOUT_S, sock_read=read_s
+        )
 
     def _run_timeout_s(self) -> float:
         # A run may queue behind others on its runner, then run for the wall limit.
@@ -317,25 +329,22 @@ class RemoteRunners:
         assert self._client is not None
         before = endpoint.state
         try:
-            response = await self._client.get(
-                f"{endpoint.url}/v1/health", timeout=httpx.Timeout(HEALTH_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-            )
-            if response.status_code in (401, 403):
+            async with self._client.get(f"{endpoint.url}/v1/health", timeout=self._timeout(HEALTH_TIMEOUT_S)) as answer:
+                status, body = answer.status, await _read_capped(answer)
+            if status in (401, 403):
                 endpoint.mark_down(
                     "it refused our token (check TEXTBOOK_RUNNER_TOKEN on both sides)",
                     time.monotonic(),
                     self._interval_s,
                 )
-            elif response.status_code != 200:
-                endpoint.mark_down(
-                    f"health check answered HTTP {response.status_code}", time.monotonic(), self._interval_s
-                )
+            elif status != 200:
+                endpoint.mark_down(f"health check answered HTTP {status}", time.monotonic(), self._interval_s)
             else:
-                health = response.json()
+                health = json.loads(body)
                 if not isinstance(health, dict):
                     raise ValueError("health is not an object")
                 endpoint.mark_up(health, time.monotonic(), self._interval_s)
-        except (httpx.HTTPError, ValueError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError, _TooLarge) as exc:
             endpoint.mark_down(f"health check failed: {_describe(exc)}", time.monotonic(), self._interval_s)
         if endpoint.state != before:
             await self._room_changed()  # runs waiting for a slot may go to it now, or learn there is none
@@ -347,9 +356,9 @@ class _TooLarge(Exception):
     pass
 
 
-async def _read_capped(response: httpx.Response) -> bytes:
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
     parts, size = [], 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.content.iter_any():
         size += len(chunk)
         if size > MAX_RESPONSE_BYTES:
             raise _TooLarge(f"answer over {MAX_RESPONSE_BYTES // 1024 // 1024} MB")
@@ -367,9 +376,9 @@ def _detail(body: bytes, *keys: str) -> str:
     return str(detail)[:500] if detail else body[:200].decode("utf-8", "replace")
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _retry_after(headers: Mapping[str, str]) -> float:
     try:
-        return max(1.0, float(response.headers.get("retry-after", "1")))
+        return max(1.0, float(headers.get("retry-after", "1")))
     except ValueError:
         return 1.0
 

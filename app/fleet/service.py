@@ -7,20 +7,26 @@ Every request needs `Authorization: Bearer <TEXTBOOK_RUNNER_TOKEN>` (401 without
 in constant time). Full: 429 with `Retry-After`. Cannot run code here: 503. A runner host
 holds no database URL and no secret key: it only runs code and returns what it printed.
 
-This module is HTTP glue, like app/web: the only module outside app/web that imports FastAPI.
+Two routes on plain Starlette (FastAPI's base), the body checked by a pydantic model: FastAPI's
+dependency and validation layers cost more per run than the rest of the service's HTTP
+handling (BENCHMARKS.md, "The runner over the network"), and this API is internal, with no
+OpenAPI page to generate. `Server-Timing: run;dur=<ms>` says how long the run took in here,
+so a caller can tell the network hop from the run. This module is HTTP glue, like app/web.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from app import __version__
 from app.config import Settings
@@ -40,17 +46,27 @@ class RunIn(BaseModel):
     device: Literal["cpu", "cuda"] = "cpu"
 
 
-class Unauthorized(Exception):
-    pass
+def _unauthorized() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "a valid bearer token is required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
-def create_runner_service(settings: Settings, runner: LocalRunner, *, host: str) -> FastAPI:
+def _invalid(error: ValidationError) -> JSONResponse:
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
+        for problem in error.errors(include_url=False)
+    )
+    return JSONResponse({"detail": problems or "invalid request"}, status_code=422)
+
+
+def create_runner_service(settings: Settings, runner: LocalRunner, *, host: str) -> Starlette:
     """The ASGI app; refuses (AccessConfigError) to exist on a non-loopback host without a token."""
     check_service_access(host, settings.runner_token)
     token = settings.runner_token
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         report = await runner.start()
         log.info("runner service: isolation %s, devices %s", report.to_dict(), runner.devices)
         try:
@@ -58,46 +74,35 @@ def create_runner_service(settings: Settings, runner: LocalRunner, *, host: str)
         finally:
             await runner.close()
 
-    async def authorized(request: Request) -> None:
-        if not bearer_matches(request.headers.get("authorization"), token):
-            raise Unauthorized
+    def authorized(request: Request) -> bool:
+        return bearer_matches(request.headers.get("authorization"), token)
 
-    app = FastAPI(
-        title="AI // Encyclopedia runner service",
-        version=__version__,
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-
-    @app.exception_handler(Unauthorized)
-    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "a valid bearer token is required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'][1:]) or 'body'}: {error['msg']}" for error in exc.errors()
-        )
-        return JSONResponse({"detail": problems or "invalid request"}, status_code=422)
-
-    @app.post("/v1/run", dependencies=[Depends(authorized)])
-    async def run(body: RunIn) -> JSONResponse:
+    async def run(request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        try:
+            body = RunIn.model_validate_json(await request.body())
+        except ValidationError as error:
+            return _invalid(error)
+        started = time.perf_counter()
         try:
             result = await runner.run(RunRequest(code=body.code, device=body.device))
         except RunnerError as refused:  # busy 429, unacceptable 422, cannot run here 503
             refusal = {"detail": refused.message, "reason": refused.reason}
             return JSONResponse(refusal, status_code=refused.status, headers=refused.headers() or None)
-        return JSONResponse(result.to_dict())
+        handled_ms = (time.perf_counter() - started) * 1000
+        return JSONResponse(result.to_dict(), headers={"Server-Timing": f"run;dur={handled_ms:.3f}"})
 
-    @app.get("/v1/health", dependencies=[Depends(authorized)])
-    async def health() -> JSONResponse:
+    async def health(request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
         body = {**runner.health(), "version": __version__, "limits": runner.limits.to_dict()}
         body.pop("mode", None)
         return JSONResponse(body)
 
+    app = Starlette(
+        routes=[Route("/v1/run", run, methods=["POST"]), Route("/v1/health", health, methods=["GET"])],
+        lifespan=lifespan,
+    )
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     return app
