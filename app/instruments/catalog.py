@@ -107,6 +107,40 @@ def model_setting(*extra: Choice, description: str) -> Setting:
     )
 
 
+CUSTOM_MODEL = Choice("custom", "Custom size (below)")
+
+
+def params_billion_setting() -> Setting:
+    """The custom model's size, used when the model setting is ``custom``."""
+    return Setting(
+        "params_billion",
+        "Custom size (billion params)",
+        7,
+        kind="float",
+        range=PARAMS_BILLION_RANGE,
+        step=0.1,
+        slider_step=1,
+        help="Used when the model is “Custom size”: a Llama-like shape of that many parameters.",
+        api_description=f"{PARAMS_BILLION_RANGE[0]:g} to {PARAMS_BILLION_RANGE[1]:g}",
+    )
+
+
+def chosen_model(params: Params) -> Any:
+    """A preset's architecture, or a custom size in billions (``model: custom`` + ``params_billion``)."""
+    model: Any = params["model"]
+    if str(model).strip().lower() == "custom":
+        low, high = PARAMS_BILLION_RANGE
+        return parse_float("params_billion", params["params_billion"], low=low, high=high)
+    return get_model(str(model))
+
+
+def model_or_size_settings(query: Params) -> Params:
+    """The API names a preset, or gives a bare size (a custom model) instead."""
+    if query.get("model") is None and query.get("params_billion") is not None:
+        query = {**query, "model": "custom"}
+    return {key: value for key, value in query.items() if value is not None}
+
+
 def rank_setting(label: str, default: int) -> Setting:
     return Setting(
         "r", label, default, range=RANK_RANGE, api_description=f"LoRA rank, {RANK_RANGE[0]} to {RANK_RANGE[1]}"
@@ -209,15 +243,8 @@ LORA_COUNTER_SPEC = InstrumentSpec(
 
 
 def compute_vram_fit(params: Params) -> VramFitResult:
-    model: Any = params["model"]
-    if str(model).strip().lower() == "custom":
-        model = parse_float(
-            "params_billion", params["params_billion"], low=PARAMS_BILLION_RANGE[0], high=PARAMS_BILLION_RANGE[1]
-        )
-    else:
-        model = get_model(str(model))
     by_method = estimate_methods(
-        model,
+        chosen_model(params),
         r=params["r"],
         targets=params["targets"],
         seq_len=params["seq_len"],
@@ -233,33 +260,14 @@ def compute_vram_fit(params: Params) -> VramFitResult:
     return VramFitResult(chosen=by_method[method], by_method=by_method)
 
 
-def vram_api_settings(query: Params) -> Params:
-    """The API names a preset, or gives a bare size (a custom model) instead."""
-    if query.get("model") is None and query.get("params_billion") is not None:
-        query = {**query, "model": "custom"}
-    return {key: value for key, value in query.items() if value is not None}
-
-
 VRAM_FIT_SPEC = InstrumentSpec(
     name="vram-fit",
     groups=(
         SettingGroup(
             "Model and method",
             (
-                model_setting(
-                    Choice("custom", "Custom size (below)"), description="a preset id; or give params_billion"
-                ),
-                Setting(
-                    "params_billion",
-                    "Custom size (billion params)",
-                    7,
-                    kind="float",
-                    range=PARAMS_BILLION_RANGE,
-                    step=0.1,
-                    slider_step=1,
-                    help="Used when the model is “Custom size”: a Llama-like shape of that many parameters.",
-                    api_description=f"{PARAMS_BILLION_RANGE[0]:g} to {PARAMS_BILLION_RANGE[1]:g}",
-                ),
+                model_setting(CUSTOM_MODEL, description="a preset id; or give params_billion"),
+                params_billion_setting(),
                 Setting(
                     "method",
                     "Method",
@@ -316,7 +324,7 @@ VRAM_FIT_SPEC = InstrumentSpec(
                 ApiParam("gradient_checkpointing"),
                 ApiParam("double_quant"),
             ),
-            prepare=vram_api_settings,
+            prepare=model_or_size_settings,
             output=lambda result: result.chosen,
             fields=("model_id", "method", "total_gb", "total_gib", "parts", "fits", "assumptions"),
             rename={"model_id": "model"},
@@ -380,7 +388,7 @@ NF4_LEVELS_SPEC = InstrumentSpec(
 
 def compute_deploy_memory(params: Params) -> deploy.DeployEstimate:
     return deploy.estimate_deploy(
-        params["model"],
+        chosen_model(params),
         params["format"],
         group_size=params["group_size"],
         scale_bits=params["scale_bits"],
@@ -390,6 +398,7 @@ def compute_deploy_memory(params: Params) -> deploy.DeployEstimate:
         batch=params["batch"],
         kv_bits=params["kv_bits"],
         card=params["card"],
+        every_tensor=params["every_tensor"],
     )
 
 
@@ -403,7 +412,8 @@ DEPLOY_MEMORY_SPEC = InstrumentSpec(
         SettingGroup(
             "Model and format",
             (
-                model_setting(description="a preset id, see /api/instruments/lora/models"),
+                model_setting(CUSTOM_MODEL, description="a preset id; or give params_billion"),
+                params_billion_setting(),
                 Setting(
                     "format",
                     "Format",
@@ -450,6 +460,13 @@ DEPLOY_MEMORY_SPEC = InstrumentSpec(
                     choices=bit_choices(deploy.ZERO_BITS),
                     help="0 is symmetric absmax (no zero point); GPTQ and AWQ checkpoints store 4-bit zeros.",
                 ),
+                Setting(
+                    "every_tensor",
+                    "Every tensor in this format",
+                    False,
+                    kind="bool",
+                    help="Off: only the blocks' linear layers; embeddings, norms and the LM head stay 16-bit.",
+                ),
             ),
         ),
         SettingGroup(
@@ -484,10 +501,10 @@ DEPLOY_MEMORY_SPEC = InstrumentSpec(
             "Bits per weight (scales included), weight and KV-cache memory, which cards it fits, "
             "and the bandwidth bound on decoding.",
             deploy.DeployEstimate,
-            params=tuple(
+            params=(ApiParam("model", None), ApiParam("params_billion", None))
+            + tuple(
                 ApiParam(name)
                 for name in (
-                    "model",
                     "format",
                     "bits",
                     "group_size",
@@ -497,8 +514,10 @@ DEPLOY_MEMORY_SPEC = InstrumentSpec(
                     "batch",
                     "kv_bits",
                     "card",
+                    "every_tensor",
                 )
             ),
+            prepare=model_or_size_settings,
         ),
     ),
 )

@@ -15,7 +15,13 @@ Storage of one quantized weight matrix (``bits_per_weight``), for a matrix of
 * ``custom``: ``bits``-bit codes with the same group layout as ``int4``.
 
 Only the blocks' linear projections are quantized (what bitsandbytes, GPTQ and AWQ
-quantize by default); embeddings, norms and the LM head stay in 16 bits.
+quantize by default); embeddings, norms and the LM head stay in 16 bits, unless
+``every_tensor`` stores every parameter in the format (the chapter's format table
+and its 70B sizes count weights that way).
+
+``model`` is a preset id or a size in billions of parameters (``models.resolve_model``):
+a size keeps its exact count, its linear share and KV-cache shape borrowed from a
+Llama-2-like shape of that size.
 
 The KV cache holds a key and a value vector per layer, per token of context, per
 sequence: ``2 * layers * kv_heads * head_dim * context * batch`` values of
@@ -34,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.instruments.errors import parse_choice, parse_int
-from app.instruments.models import Architecture, count_base_params, get_model, linear_shapes
+from app.instruments.models import Architecture, count_base_params, linear_shapes, resolve_model
 from app.instruments.nf4 import BLOCK_SIZES
 from app.instruments.nf4 import bits_per_param as nf4_bits_per_param
 from app.instruments.vram import CardFit  # one answer to "does it fit on this card"
@@ -153,8 +159,14 @@ def _assumptions(
     context: int,
     batch: int,
     card: ServingCard,
+    every_tensor: bool,
 ) -> list[str]:
     lines = ["Sizes in GB = 10^9 bytes; a card fits when the total is at most its nominal size."]
+    if arch.approximate:
+        lines.append(
+            "A custom size: exactly that many parameters; the share in linear layers and the KV-cache shape "
+            "come from a Llama-2-like shape of that size."
+        )
     zero = f" and a {zero_bits}-bit zero point" if zero_bits else ""
     layout = {
         "fp16": "Every weight in 16 bits.",
@@ -168,7 +180,9 @@ def _assumptions(
         "custom": f"{bits}-bit codes in groups of {group_size}, each with a {scale_bits}-bit scale{zero}.",
     }[fmt]
     lines.append(layout)
-    if fmt != "fp16":
+    if fmt != "fp16" and every_tensor:
+        lines.append("Every tensor is stored in this format: embeddings, norms and the LM head too.")
+    elif fmt != "fp16":
         lines.append(
             "Only the blocks' linear projections are quantized; embeddings, norms and the LM head stay in 16 bits."
         )
@@ -186,7 +200,7 @@ def _assumptions(
 
 
 def estimate_deploy(
-    model: str,
+    model: Architecture | str | float,
     fmt: str,
     *,
     group_size: int = 128,
@@ -197,9 +211,10 @@ def estimate_deploy(
     batch: int = 1,
     kv_bits: int = 16,
     card: str = "h100-sxm",
+    every_tensor: bool = False,
 ) -> DeployEstimate:
     """Memory of ``model`` served in format ``fmt`` with a KV cache, and the bandwidth bound on decoding."""
-    arch = get_model(model)
+    arch, total_params = resolve_model(model)
     fmt = parse_choice("format", fmt, FORMATS)
     group_size = int(parse_choice("group_size", str(group_size), map(str, GROUP_SIZES)))
     scale_bits = int(parse_choice("scale_bits", str(scale_bits), map(str, SCALE_BITS)))
@@ -210,16 +225,14 @@ def estimate_deploy(
     kv_bits = int(parse_choice("kv_bits", str(kv_bits), map(str, KV_BITS)))
     chosen_card = get_card(card)
 
-    quantized = 0
-    quantized_bits = 0.0
-    for d_in, d_out in linear_shapes(arch).values():
-        count = d_in * d_out * arch.num_layers
-        quantized += count
-        quantized_bits += count * bits_per_weight(
-            fmt, d_in, group_size=group_size, scale_bits=scale_bits, zero_bits=zero_bits, bits=bits
-        )
-    other = count_base_params(arch) - quantized
-    weight_bytes = quantized_bits / 8 + other * 2
+    layout = {"group_size": group_size, "scale_bits": scale_bits, "zero_bits": zero_bits, "bits": bits}
+    projections = [(d_in, d_in * d_out * arch.num_layers) for d_in, d_out in linear_shapes(arch).values()]
+    share = total_params / count_base_params(arch)  # 1 for a preset; a custom size keeps its exact count
+    quantized = share * sum(count for _, count in projections)
+    quantized_bits = share * sum(count * bits_per_weight(fmt, d_in, **layout) for d_in, count in projections)
+    other = total_params - quantized
+    other_bits = bits_per_weight(fmt, arch.hidden_size, **layout) if every_tensor else 16.0
+    weight_bytes = (quantized_bits + other * other_bits) / 8
     kv_bytes = 2 * arch.num_layers * arch.kv_size * context * batch * kv_bits / 8
     total_bytes = weight_bytes + kv_bytes
     total_gb = total_bytes / GB
@@ -230,9 +243,9 @@ def estimate_deploy(
         format=fmt,
         format_label=FORMAT_LABELS[fmt],
         bits_per_weight=quantized_bits / quantized,
-        effective_bits=8 * weight_bytes / (quantized + other),
-        quantized_params=quantized,
-        other_params=other,
+        effective_bits=8 * weight_bytes / total_params,
+        quantized_params=round(quantized),
+        other_params=round(other),
         weight_gb=weight_bytes / GB,
         kv_cache_gb=kv_bytes / GB,
         total_gb=total_gb,
@@ -246,6 +259,6 @@ def estimate_deploy(
         decode_steps_per_s=steps,
         tokens_per_s=steps * batch,
         assumptions=_assumptions(
-            arch, fmt, group_size, scale_bits, zero_bits, bits, kv_bits, context, batch, chosen_card
+            arch, fmt, group_size, scale_bits, zero_bits, bits, kv_bits, context, batch, chosen_card, every_tensor
         ),
     )

@@ -60,6 +60,26 @@ def test_fp16_7b_matches_the_exercise_and_batch_multiplies_tokens_not_steps() ->
     assert eight.decode_steps_per_s < one.decode_steps_per_s
 
 
+def test_a_custom_size_keeps_its_exact_count() -> None:
+    e = estimate_deploy(7, "fp16", context=128, card="rtx-4090")
+    assert e.quantized_params + e.other_params == 7_000_000_000
+    assert e.weight_gb == pytest.approx(14.0)
+    assert e.tokens_per_s == pytest.approx(1008 / (14.0 + e.kv_cache_gb))  # the exercise's 72, less a small cache
+    assert 0 < e.kv_cache_gb < 0.01 * e.weight_gb
+    assert "custom size" in " ".join(e.assumptions).lower()
+
+
+def test_every_tensor_stores_embeddings_and_head_in_the_format_too() -> None:
+    q4_0 = {"bits": 4, "group_size": 32, "scale_bits": 16, "zero_bits": 0}  # GGUF Q4_0's 4.5 bits
+    everything = estimate_deploy(70, "custom", every_tensor=True, **q4_0)
+    assert everything.weight_gb == pytest.approx(70e9 * 4.5 / 8 / 1e9)  # the chapter's 39.4 GB
+    assert everything.effective_bits == pytest.approx(4.5)
+    projections_only = estimate_deploy(70, "custom", **q4_0)
+    assert projections_only.weight_gb > everything.weight_gb  # 16-bit embeddings and head cost more
+    preset = estimate_deploy("llama-2-70b", "fp16", every_tensor=True)
+    assert preset.weight_gb == pytest.approx(estimate_deploy("llama-2-70b", "fp16").weight_gb)
+
+
 def test_kv_cache_at_long_context_outgrows_the_weights() -> None:
     e = estimate_deploy("llama-2-7b", "fp16", context=4096, batch=8)
     assert e.kv_cache_gb > e.weight_gb  # 17.2 GB of cache against 13.5 GB of weights

@@ -17,8 +17,11 @@ CHAPTER = "/chapters/fine-tuning"
 SOURCE = Path(__file__).resolve().parents[2] / "content" / "vol2" / "06-fine-tuning.md"
 
 
-def solution_link(client: TestClient, exercise_id: str, answer: str) -> str:
-    fragment = parse_html(client.post(f"{CHAPTER}/exercises/{exercise_id}", data={"answer": answer}, headers=HX).text)
+COMPRESSION = "/chapters/compression"
+
+
+def solution_link(client: TestClient, exercise_id: str, answer: str, chapter: str = CHAPTER) -> str:
+    fragment = parse_html(client.post(f"{chapter}/exercises/{exercise_id}", data={"answer": answer}, headers=HX).text)
     link = fragment.find(cls="solution-instrument").find("a")
     return link.attrs["href"]
 
@@ -56,6 +59,68 @@ def test_a_solved_exercise_links_to_its_instrument_with_the_answer_highlighted(
     assert f"{instrument}.{next(iter(settings), 'block_size')}" in {
         i.attrs.get("name") for i in section.find_all("input")
     } | {s.attrs.get("name") for s in section.find_all("select")}
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "answer", "settings", "shown"),
+    [
+        (
+            "decode-bound-7b",
+            "72",
+            {"model": "custom", "params_billion": "7", "format": "fp16", "context": "128", "card": "rtx-4090"},
+            "71.6568",
+        ),
+        (
+            "int4-g128-bits",
+            "4.15625",
+            {"format": "int4", "group_size": "128", "scale_bits": "16", "zero_bits": "4"},
+            "4.15625",
+        ),
+        (
+            "q4k-70b-weights",
+            "39.4 GB",
+            {"params_billion": "70", "format": "custom", "bits": "4", "group_size": "32", "every_tensor": "1"},
+            "39.375 GB",
+        ),
+    ],
+)
+def test_compression_solutions_open_instrument_7_1(
+    client: TestClient, exercise_id: str, answer: str, settings: dict[str, str], shown: str
+) -> None:
+    href = solution_link(client, exercise_id, answer, COMPRESSION)
+    url = urlsplit(href)
+    assert url.path == COMPRESSION and url.fragment == "deploy-memory"
+    query = parse_qs(url.query)
+    assert query["highlight"] == [exercise_id]
+    for name, value in settings.items():
+        assert query[f"deploy-memory.{name}"] == [value]
+    page = parse_html(client.get(f"{url.path}?{url.query}").text)
+    section = page.find("section", id="deploy-memory")
+    assert section.find(cls="instrument-highlight").find("mark").text == shown
+    # The readouts show the same state: the figure is one of them, not a number made up for the link.
+    assert (
+        "See it in Instrument 7.1"
+        in parse_html(client.post(f"{COMPRESSION}/exercises/{exercise_id}", data={"answer": answer}, headers=HX).text)
+        .find(cls="solution-instrument")
+        .text
+    )
+
+
+def test_compression_variants_link_with_their_own_numbers(client: TestClient) -> None:
+    section = parse_html(client.post(f"{COMPRESSION}/exercises/q4k-70b-weights/variants", headers=HX).text)
+    variant = section.find("input", name="variant").attrs["value"]
+    body = client.post("/api/exercises/q4k-70b-weights/check", json={"answer": "1", "variant": variant, "reveal": True})
+    assert body.status_code == 200
+    fragment = parse_html(
+        client.post(f"{COMPRESSION}/exercises/q4k-70b-weights/solution", data={"variant": variant}, headers=HX).text
+    )
+    href = fragment.find(cls="solution-instrument").find("a").attrs["href"]
+    query = parse_qs(urlsplit(href).query)
+    n, code_bits = float(query["deploy-memory.params_billion"][0]), int(query["deploy-memory.bits"][0])
+    assert (n, code_bits) != (70, 4)
+    page = parse_html(client.get(href.split("#")[0]).text)
+    shown = page.find(cls="instrument-highlight").find("mark").text
+    assert float(shown.removesuffix(" GB")) == pytest.approx(n * (code_bits + 0.5) / 8, rel=1e-6)
 
 
 def test_a_variant_links_with_its_own_numbers(client: TestClient) -> None:
