@@ -63,6 +63,23 @@ class Channel:
             return await asyncio.to_thread(decode_body, body)
         return decode_body(body)
 
+    async def raw_rest(self, keep: int, timeout_s: float) -> bytes:
+        """What the peer wrote that is not a frame: the bytes already received but not yet a
+        whole frame, then whatever else it writes until EOF or `timeout_s`; the first `keep`
+        bytes are kept, the rest read and dropped (a writer blocked on a full socket can go on)."""
+        data = bytearray(self._decoder.take_pending()[:keep])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not self._eof:
+            try:
+                chunk = await asyncio.wait_for(self._receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                break
+            if not chunk:
+                self._eof = True
+            data += chunk[: max(0, keep - len(data))]
+        return bytes(data)
+
     async def _receive(self) -> bytes:
         try:
             return await asyncio.get_running_loop().sock_recv(self._sock, 1 << 16)

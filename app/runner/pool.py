@@ -31,13 +31,16 @@ from .protocol import (
     RunResult,
     SandboxUnavailable,
 )
-from .results import Ending, result_from_frame, result_without_frame
+from .results import Ending, crashed, result_from_frame, result_with_crash_report, result_without_frame
 from .template_handle import RunProcess, TemplateDied, TemplateHandle
 from .wire import FrameError, FrameTooLarge, encode_frame
 
 _READY_TIMEOUT_S = 10.0  # a run process that is not sandboxed by then is discarded
 _EXIT_TIMEOUT_S = 2.0  # how long to wait for the template process's word on how a run process ended
 _MIN_CPU_CHECK_S = 0.05
+# After bytes that are not a frame: how long a crashing process may take to die by its signal
+# (faulthandler writes its report, then re-raises the signal at once), and to finish the report.
+_CRASH_GRACE_S = 0.25
 
 
 class _RunProcessFailed(Exception):
@@ -204,10 +207,8 @@ class RunnerPool:
             return await self._stopped(process, ending, started)
         try:
             frame = reply.result()
-        except FrameTooLarge:
-            return await self._stopped(process, "output_limit", started)
-        except FrameError:
-            return await self._stopped(process, "malformed", started)
+        except FrameError as error:
+            return await self._not_a_frame(process, channel, error, started, deadline)
         if frame is not None:
             process.kill()  # its result is in: nothing it does from now on may use the slot
             return result_from_frame(frame, _ms_since(started), self.limits)
@@ -259,6 +260,27 @@ class RunnerPool:
             done, _ = await asyncio.wait({task}, timeout=wait_s)
             if done:
                 return "done"
+
+    async def _not_a_frame(
+        self, process: RunProcess, channel: Channel, error: FrameError, started: float, deadline: float
+    ) -> RunResult:
+        """Bytes on the result channel that are not a frame. A process that crashed writing its
+        crash report there (faulthandler's text, whose first bytes read as an absurd length)
+        dies by its signal at once: the run gets the crash's status and the report as stderr.
+        A process that lives on forged a frame: over the size cap is `output_limit`, anything
+        else a malformed result."""
+        grace_s = max(0.0, min(_CRASH_GRACE_S, deadline - time.perf_counter()))
+        # Read on meanwhile: a report larger than the socket's buffer would block its writer.
+        report = asyncio.ensure_future(channel.raw_rest(self.limits.output_bytes + 1, grace_s + _CRASH_GRACE_S))
+        try:
+            if await process.wait_gone(grace_s):
+                exit_info = await self._last_word(process, _EXIT_TIMEOUT_S)
+                if crashed(exit_info):
+                    return result_with_crash_report(await report, exit_info, _ms_since(started), self.limits)
+        finally:
+            await _cancelled(report)
+        forged: Ending = "output_limit" if isinstance(error, FrameTooLarge) else "malformed"
+        return await self._stopped(process, forged, started)
 
     async def _stopped(self, process: RunProcess, ending: Ending, started: float) -> RunResult:
         """Kill a run the pool stopped (or that broke the protocol) and say why."""

@@ -128,6 +128,27 @@ def result_without_frame(
     return RunResult("killed", "", "the snippet's process vanished without a result\n", [], elapsed_ms)
 
 
+# The signals a crash in native code dies by; faulthandler reports exactly these.
+CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT})
+
+
+def crashed(exit_info: dict[str, Any] | None) -> bool:
+    """Whether the template process reported the run process dead by a crash signal."""
+    return (exit_info or {}).get("signal") in CRASH_SIGNALS
+
+
+def result_with_crash_report(
+    report: bytes, exit_info: dict[str, Any] | None, elapsed_ms: float, limits: RunnerLimits
+) -> RunResult:
+    """A run that crashed after writing a crash report where its result belonged (faulthandler
+    writes plain text to the file it was given, then the process dies by its signal): the
+    status any crash gets, and the report as stderr, cleaned and cut to the output limit."""
+    crash = result_without_frame("exited", exit_info, elapsed_ms, limits)
+    text, cut = cut_text(report.decode("utf-8", "replace"), limits.output_bytes)
+    note = f"[crash report cut at {limits.output_bytes} bytes]\n" if cut else ""
+    return RunResult(crash.status, "", text.rstrip("\n") + "\n" + note + crash.stderr, [], elapsed_ms)
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name

@@ -164,6 +164,12 @@ class FrameDecoder:
     def pending(self) -> int:
         return len(self._buffer)
 
+    def take_pending(self) -> bytes:
+        """The bytes received but not yet part of a whole frame (emptied)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
 
 def send_frame(sock: socket.socket, payload: dict[str, Any]) -> None:
     sock.sendall(encode_frame(payload))

@@ -136,6 +136,34 @@ def test_forged_figures_must_be_png_within_the_limits(sandbox: PoolHarness) -> N
     assert result.stderr.count("was dropped: not a PNG image") == TEST_LIMITS.max_figures
 
 
+CRASH = "import ctypes, faulthandler\ncrash = lambda: ctypes.string_at(0)\n"
+
+
+def test_a_crash_report_on_the_result_channel_is_a_crash_with_its_report(sandbox: PoolHarness) -> None:
+    # faulthandler writes plain text to the file it is given, then the process dies by its signal:
+    # "Fata" read as a frame's length was 1.2 GB, and the run was reported as output_limit.
+    code = FORGE + CRASH + "faulthandler.dump_traceback(file=result_channel())\ncrash()\n"
+    result = sandbox.run(code)
+    assert result.status == "killed"
+    assert result.stderr.startswith("Current thread 0x")
+    assert "SIGSEGV" in result.stderr and result.stdout == ""
+
+
+def test_a_crash_report_is_held_to_the_output_limit(sandbox: PoolHarness) -> None:
+    report = "'Fatal Python error: ' + 'é' * 200_000"
+    code = FORGE + CRASH + f"os.write(result_channel(), ({report}).encode())\ncrash()\n"
+    result = sandbox.run(code)
+    assert result.status == "killed" and result.stderr.startswith("Fatal Python error: éé")
+    assert "[crash report cut at" in result.stderr
+    assert len(result.stderr.encode()) <= stderr_cap(TEST_LIMITS)
+
+
+def test_text_on_the_result_channel_from_a_process_that_lives_on_is_not_a_crash(sandbox: PoolHarness) -> None:
+    # The same text without the crash is a forged frame of absurd length, like an announced 2 GB.
+    code = FORGE + CRASH + "faulthandler.dump_traceback(file=result_channel())\ntime.sleep(30)\n"
+    assert sandbox.run(code).status == "output_limit"
+
+
 def test_an_early_result_does_not_leave_its_process_running(sandbox: PoolHarness) -> None:
     # The slot was freed at once while the process burned CPU for about 2 s more.
     result = sandbox.run(FORGE + "forge(" + forged_result(stdout="'early'") + ")\nburn(3)\n")
