@@ -32,7 +32,7 @@ from app.web.instructor_auth import InstructorAuth
 from app.web.instrument_views import drawn, initial_view
 from app.web.learner import LearnerCookie
 from app.web.request_log import RequestLog
-from app.web.routes import api, docs, exercises, instructor, instruments, instruments_api, notebook, pages, runner
+from app.web.routes import api, docs, exercises, instructor, instruments, instruments_api, notebook, pages, snippets
 from app.web.routes.pages import PYGMENTS_CSS_URL
 from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.state import AppState
@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (pages, exercises, instruments):
         app.include_router(module.router)
     app.include_router(instruments_api.router_for(CATALOG))
-    for module in (runner, notebook, api, docs):
+    for module in (snippets, notebook, api, docs):
         app.include_router(module.router)
     if state.instructor is not None:  # without a token the instructor view does not exist
         app.include_router(instructor.router)

@@ -8,6 +8,7 @@ from app.config import Settings
 from app.content.loader import ChapterLibrary
 from app.content.markdown import build_markdown
 from app.content.model import Problem, Snippet
+from app.content.plugins.snippet import FENCE_WORD as SNIPPET_FENCE
 from app.instruments.catalog import INSTRUMENT_CATALOG
 from app.runner import run_snippets_sync
 
@@ -19,7 +20,7 @@ BatchRunner = Callable[[list[str]], list[Outcome]]
 
 def snippet_problems(path: str, snippet: Snippet, outcome: Outcome) -> list[Problem]:
     status, stdout, stderr, figures = outcome
-    where = f"runnable '{snippet.id}'"
+    where = f"{SNIPPET_FENCE} '{snippet.id}'"  # named as the author wrote it
     if status != "ok":
         last = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
         return [Problem(path, snippet.line, f"{where} failed ({status}): {last}")]

@@ -9,8 +9,8 @@ from app.content.plugins.exercise import exercise_plugin
 from app.content.plugins.highlight import highlight_code
 from app.content.plugins.instrument import InstrumentCatalog, instrument_plugin
 from app.content.plugins.math import math_plugin
-from app.content.plugins.runnable import runnable_plugin
 from app.content.plugins.sections import sections_plugin
+from app.content.plugins.snippet import snippet_plugin
 
 
 def build_markdown(instruments: InstrumentCatalog) -> MarkdownIt:
@@ -19,7 +19,7 @@ def build_markdown(instruments: InstrumentCatalog) -> MarkdownIt:
     md.use(math_plugin)
     md.use(sections_plugin)
     md.use(exercise_plugin)
-    md.use(runnable_plugin)
+    md.use(snippet_plugin)
     md.use(instrument_plugin, catalog=instruments)
     md.use(callout_plugin)
     # Tables scroll inside their own box on narrow screens.

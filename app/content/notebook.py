@@ -1,7 +1,7 @@
 """A chapter as a Jupyter notebook to take home (nbformat 4).
 
 The chapter's prose becomes Markdown cells (math kept as LaTeX, which Jupyter
-renders); each runnable snippet becomes a code cell, the learner's own edit in its
+renders); each snippet becomes a code cell, the learner's own edit in its
 place when they ask for their version; exercises become Markdown cells with their
 question; instruments a Markdown cell that links back to the live instrument. The
 first code cell defines ``plot_xy`` exactly as the sandbox does (its source is read
@@ -24,6 +24,7 @@ from nbformat.notebooknode import NotebookNode
 
 from app.content.frontmatter import split_front_matter
 from app.content.model import Chapter
+from app.content.plugins.snippet import FENCE_WORD as SNIPPET_FENCE
 
 __all__ = ["chapter_notebook", "notebook_filename"]
 
@@ -79,7 +80,7 @@ def chapter_notebook(chapter: Chapter, chapter_url: str, edits: Mapping[str, str
         prose.extend(_prose(lines[position:start]))
         position = end
         kind = token.info.split()[0] if token.info.split() else ""
-        if kind == "runnable":
+        if kind == SNIPPET_FENCE:
             flush()
             snippet = next(snippets)
             title = f"# {snippet.title}\n" if snippet.title and not snippet.code.lstrip().startswith("#") else ""

@@ -42,10 +42,10 @@ def use_the_chapter(page: Page) -> None:
         ("lora-algebra", "print('partial')\n1 / 0", "error"),
     ]:
         if code is not None:
-            page.locator(f"#run-{snippet_id} .edit-button").click()
-            page.locator(f"#run-{snippet_id}-code").fill(code)
-        page.locator(f"#run-{snippet_id} .run-button").click()
-        expect(page.locator(f"#run-{snippet_id}-output .run-status-{status}")).to_be_visible(timeout=30_000)
+            page.locator(f"#snippet-{snippet_id} .edit-button").click()
+            page.locator(f"#snippet-{snippet_id}-code").fill(code)
+        page.locator(f"#snippet-{snippet_id} .run-button").click()
+        expect(page.locator(f"#snippet-{snippet_id}-output .run-status-{status}")).to_be_visible(timeout=30_000)
     for details in page.locator("details").all():
         details.locator("summary").click()
 

@@ -106,14 +106,14 @@ SNIPPETS = [
 def test_snippets_run_and_draw(page: Page, snippet_id: str, printed: str) -> None:
     page.goto(COMPRESSION)
     snippet_run(page, snippet_id, "button")
-    output = page.locator(f"#run-{snippet_id}-output")
+    output = page.locator(f"#snippet-{snippet_id}-output")
     expect(output.locator(".run-status-ok")).to_contain_text("Ran in")
     expect(output.locator("pre.stdout")).to_contain_text(printed)
     figure = output.locator("figure.run-figure img")
     expect(figure).to_have_count(1)
     assert figure.evaluate("img => img.complete && img.naturalWidth > 100 && img.naturalHeight > 100")
     if snippet_id == "outlier-scales":
-        screenshot(page.locator(f"#run-{snippet_id}"), "compression-snippet-1280-light")
+        screenshot(page.locator(f"#snippet-{snippet_id}"), "compression-snippet-1280-light")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -137,12 +137,12 @@ def test_controls_work_from_the_keyboard(page: Page) -> None:
     expect(page.locator("#vram-fit-results .readout-accent dt")).to_have_text("Total (LORA)")
 
     # Edit a snippet from the keyboard and run it.
-    page.locator("#run-lora-algebra .edit-button").focus()
+    page.locator("#snippet-lora-algebra .edit-button").focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#run-lora-algebra-code")).to_be_focused()
+    expect(page.locator("#snippet-lora-algebra-code")).to_be_focused()
     page.keyboard.press("Control+a")
     page.keyboard.type("print(2 ** 10)")
     with page.expect_response(lambda r: r.url.endswith("/snippets/lora-algebra"), timeout=30_000):
         page.keyboard.press("Control+Enter")
-    expect(page.locator("#run-lora-algebra-output pre.stdout")).to_have_text("1024")
+    expect(page.locator("#snippet-lora-algebra-output pre.stdout")).to_have_text("1024")
     assert_same_document(page)

@@ -61,14 +61,14 @@ def test_chapter_in_use_fits_a_phone(new_page: NewPage, scheme: str) -> None:
     page.locator("#ex-full-ft-memory-answer").fill("14")
     page.locator("#ex-full-ft-memory-answer").press("Enter")
     expect(page.locator("#ex-full-ft-memory-result .verdict-incorrect")).to_be_visible(timeout=SWAP_TIMEOUT_MS)
-    page.locator("#run-rank-capacity .run-button").click()
-    expect(page.locator("#run-rank-capacity-output .run-figure img")).to_be_visible(timeout=30_000)
+    page.locator("#snippet-rank-capacity .run-button").click()
+    expect(page.locator("#snippet-rank-capacity-output .run-figure img")).to_be_visible(timeout=30_000)
     for instrument in ("vram-fit", "nf4-levels"):
         page.locator(f"#{instrument} details.assumptions summary").click()
     assert_no_sideways_scroll(page)
 
     screenshot(page.locator("#ex-full-ft-memory"), f"exercise-graded-375-{scheme}")
-    screenshot(page.locator("#run-rank-capacity"), f"snippet-output-375-{scheme}")
+    screenshot(page.locator("#snippet-rank-capacity"), f"snippet-output-375-{scheme}")
     for instrument in ("lora-counter", "vram-fit", "nf4-levels"):
         screenshot(page.locator(f"#{instrument}"), f"instrument-{instrument}-375-{scheme}")
 

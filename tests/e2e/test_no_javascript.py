@@ -68,8 +68,8 @@ def test_an_instrument_form_updates_through_its_noscript_button(page: Page) -> N
 
 
 def test_a_snippet_posts_and_the_page_comes_back_with_the_output(page: Page) -> None:
-    snippet = page.locator("#run-lora-algebra")
-    editor = page.locator("#run-lora-algebra-code")
+    snippet = page.locator("#snippet-lora-algebra")
+    editor = page.locator("#snippet-lora-algebra-code")
     original = editor.input_value()
     expect(editor).to_be_visible()
     expect(snippet.locator(".code-view")).to_be_hidden()
@@ -78,7 +78,7 @@ def test_a_snippet_posts_and_the_page_comes_back_with_the_output(page: Page) -> 
     editor.fill("print(6 * 7)")
     with page.expect_navigation(timeout=30_000):
         snippet.get_by_role("button", name="Run").click()
-    output = page.locator("#run-lora-algebra-output")
+    output = page.locator("#snippet-lora-algebra-output")
     expect(output.locator(".run-status-ok")).to_contain_text("Ran in")
     expect(output.locator("pre.stdout")).to_have_text("42")
     expect(editor).to_have_value("print(6 * 7)")  # the edited code comes back with its output

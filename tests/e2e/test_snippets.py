@@ -1,4 +1,4 @@
-"""Runnable snippets in the browser: Edit, run with the button and with Ctrl+Enter, Reset, a timeout."""
+"""Snippets in the browser: Edit, run with the button and with Ctrl+Enter, Reset, a timeout."""
 
 from __future__ import annotations
 
@@ -21,17 +21,17 @@ def snippet_run(page: Page, snippet_id: str, action: str) -> None:
         lambda r: r.url.endswith(f"/snippets/{snippet_id}") and r.request.method == "POST", timeout=RUN_TIMEOUT_MS
     ) as response:
         if action == "button":
-            page.locator(f"#run-{snippet_id} .run-button").click()
+            page.locator(f"#snippet-{snippet_id} .run-button").click()
         else:
-            page.locator(f"#run-{snippet_id}-code").press("Control+Enter")
+            page.locator(f"#snippet-{snippet_id}-code").press("Control+Enter")
     assert response.value.status == 200
     response.value.finished()
-    expect(page.locator(f"#run-{snippet_id} .run-button")).to_be_enabled()
+    expect(page.locator(f"#snippet-{snippet_id} .run-button")).to_be_enabled()
 
 
 def open_editor(page: Page, snippet_id: str) -> Locator:
-    snippet = page.locator(f"#run-{snippet_id}")
-    editor = page.locator(f"#run-{snippet_id}-code")
+    snippet = page.locator(f"#snippet-{snippet_id}")
+    editor = page.locator(f"#snippet-{snippet_id}-code")
     # With JS, the highlighted code shows first and the editor waits behind Edit.
     expect(snippet.locator(".code-view")).to_be_visible()
     expect(editor).to_be_hidden()
@@ -70,7 +70,7 @@ def test_edit_run_and_reset(
 ) -> None:
     page.goto(CHAPTER)
     mark_document(page)
-    output = page.locator(f"#run-{snippet_id}-output")
+    output = page.locator(f"#snippet-{snippet_id}-output")
     expect(output).to_be_hidden()  # empty until a run
     editor = open_editor(page, snippet_id)
     original = editor.input_value()
@@ -85,7 +85,7 @@ def test_edit_run_and_reset(
         expect(figure).to_have_count(1)
         expect(figure).to_be_visible()
         assert figure.evaluate("img => img.complete && img.naturalWidth > 100 && img.naturalHeight > 100")
-        screenshot(page.locator(f"#run-{snippet_id}"), "snippet-output-1280-light")
+        screenshot(page.locator(f"#snippet-{snippet_id}"), "snippet-output-1280-light")
 
     editor.fill(original.replace(*edit2))
     snippet_run(page, snippet_id, "ctrl+enter")
@@ -95,10 +95,10 @@ def test_edit_run_and_reset(
     assert editor.input_value() == original.replace(*edit2)
     assert_same_document(page)
 
-    page.locator(f"#run-{snippet_id}").get_by_role("button", name="Reset").click()
+    page.locator(f"#snippet-{snippet_id}").get_by_role("button", name="Reset").click()
     assert editor.input_value() == original
     expect(editor).to_be_hidden()
-    expect(page.locator(f"#run-{snippet_id} .code-view")).to_be_visible()
+    expect(page.locator(f"#snippet-{snippet_id} .code-view")).to_be_visible()
     expect(output).to_be_hidden()
     assert_same_document(page)
 
@@ -121,7 +121,7 @@ def test_the_editor_indents_and_escape_releases_tab(page: Page) -> None:
     page.keyboard.press("Tab")  # after Escape, Tab leaves: no keyboard trap
     expect(editor).not_to_be_focused()
     snippet_run(page, "lora-algebra", "button")
-    expect(page.locator("#run-lora-algebra-output pre.stdout")).to_have_text("0\n7\n14")
+    expect(page.locator("#snippet-lora-algebra-output pre.stdout")).to_have_text("0\n7\n14")
 
 
 def test_an_infinite_loop_times_out_and_the_page_stays_usable(page: Page) -> None:
@@ -129,7 +129,7 @@ def test_an_infinite_loop_times_out_and_the_page_stays_usable(page: Page) -> Non
     mark_document(page)
     editor = open_editor(page, "lora-algebra")
     editor.fill("while True:\n    pass\n")
-    run_button = page.locator("#run-lora-algebra .run-button")
+    run_button = page.locator("#snippet-lora-algebra .run-button")
     with page.expect_response(lambda r: r.url.endswith("/snippets/lora-algebra"), timeout=RUN_TIMEOUT_MS) as response:
         run_button.click()
         expect(run_button).to_be_disabled()  # no double submit while it runs
@@ -138,15 +138,15 @@ def test_an_infinite_loop_times_out_and_the_page_stays_usable(page: Page) -> Non
         page.locator("#ex-nf4-levels-count").get_by_role("button", name="Check").click()
         expect(page.locator("#ex-nf4-levels-count-result .verdict-correct")).to_be_visible()
     assert response.value.status == 200
-    status = page.locator("#run-lora-algebra-output .run-status")
+    status = page.locator("#snippet-lora-algebra-output .run-status")
     expect(status).to_have_class(re.compile(r"\brun-status-timeout\b"))
     expect(status).to_contain_text("took longer than the 2.0 s limit")
     expect(run_button).to_be_enabled()
 
     editor.fill("print(6 * 7)")
     snippet_run(page, "lora-algebra", "ctrl+enter")
-    expect(page.locator("#run-lora-algebra-output .run-status-ok")).to_be_visible()
-    expect(page.locator("#run-lora-algebra-output pre.stdout")).to_have_text("42")
+    expect(page.locator("#snippet-lora-algebra-output .run-status-ok")).to_be_visible()
+    expect(page.locator("#snippet-lora-algebra-output pre.stdout")).to_have_text("42")
     assert_same_document(page)
 
 
@@ -155,7 +155,7 @@ def test_an_error_shows_the_traceback_of_the_snippet(page: Page) -> None:
     editor = open_editor(page, "rank-capacity")
     editor.fill("import numpy as np\nnp.zeros((2, 3)) @ np.zeros((2, 3))\n")
     snippet_run(page, "rank-capacity", "button")
-    output = page.locator("#run-rank-capacity-output")
+    output = page.locator("#snippet-rank-capacity-output")
     expect(output.locator(".run-status-error")).to_contain_text("Stopped with an error")
     expect(output.locator("pre.stderr")).to_contain_text("ValueError")
     expect(output.locator("pre.stderr")).not_to_contain_text("/work/")  # the student's traceback, not ours

@@ -1,4 +1,4 @@
-"""The chapter's two runnable snippets, verbatim (Vol. II, Ch. 06), for tests and the benchmark."""
+"""The chapter's two snippets, verbatim (Vol. II, Ch. 06), for tests and the benchmark."""
 
 LORA_ALGEBRA = '''\
 # LoRA algebra: full vs 2dr trainable params, merge check

@@ -98,7 +98,7 @@ def test_five_exercises_with_answer_fields(page: Node) -> None:
 
 def test_two_runnable_snippets_are_highlighted_and_editable(page: Node) -> None:
     snippets = page.find_all("section", cls="snippet")
-    assert [s.attrs["id"] for s in snippets] == ["run-lora-algebra", "run-rank-capacity"]
+    assert [s.attrs["id"] for s in snippets] == ["snippet-lora-algebra", "snippet-rank-capacity"]
     for snippet in snippets:
         assert snippet.find("pre", cls="highlight").find_all("span", cls="kn")  # keywords coloured
         code = snippet.find("textarea", name="code").text

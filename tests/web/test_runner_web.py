@@ -72,14 +72,14 @@ def test_htmx_run_returns_the_output_fragment(client: TestClient) -> None:
 def test_without_javascript_the_page_returns_with_output_and_edited_code(client: TestClient) -> None:
     response = client.post(RUN.format("rank-capacity"), data={"code": "print(1 + 1)", "action": "run"})
     assert response.status_code == 200
-    snippet = parse_html(response.text).find(id="run-rank-capacity")
+    snippet = parse_html(response.text).find(id="snippet-rank-capacity")
     assert snippet.find("textarea").text == "print(1 + 1)"
     assert snippet.find("pre", cls="stdout").text == "2\n"
 
 
 def test_without_javascript_reset_restores_the_original_code(client: TestClient) -> None:
     response = client.post(RUN.format("rank-capacity"), data={"code": "print(1)", "action": "reset"})
-    snippet = parse_html(response.text).find(id="run-rank-capacity")
+    snippet = parse_html(response.text).find(id="snippet-rank-capacity")
     assert snippet.find("textarea").text.startswith("# Rank vs capacity")
     assert not snippet.find_all("pre", cls="stdout")
 
@@ -90,7 +90,7 @@ def test_oversized_code_is_refused_in_place(client: TestClient) -> None:
     assert fragment.status_code == 413 and "at most 20 KB" in fragment.text
     page = client.post(RUN.format("lora-algebra"), data={"code": code})
     assert page.status_code == 413
-    assert "at most 20 KB" in parse_html(page.text).find(id="run-lora-algebra").find(cls="run-status-refused").text
+    assert "at most 20 KB" in parse_html(page.text).find(id="snippet-lora-algebra").find(cls="run-status-refused").text
 
 
 def test_unknown_snippet_is_404(client: TestClient) -> None:

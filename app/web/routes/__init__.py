@@ -1,1 +1,1 @@
-"""One router per area: pages, exercises, instruments, runner, api."""
+"""One router per area: pages, exercises, instruments (fragments; JSON), snippets, notebook, instructor, api, docs."""

@@ -1,4 +1,4 @@
-"""The `runnable` directive: a Python snippet students edit and run on the server.
+"""Snippets: Python code students edit and run on the server, written as a `runnable` fence.
 
     ```runnable lora-algebra
     #| title: LoRA algebra
@@ -8,7 +8,9 @@
     ...
     ```
 
-The id follows the directive name. Leading `#| key: value` option lines (Quarto's
+The author's word for the fence is `runnable` (`FENCE_WORD`); everywhere else, in the
+code, the page's ids and the URLs, it is a snippet (ARCHITECTURE.md's glossary). The id
+follows the fence word. Leading `#| key: value` option lines (Quarto's
 convention) are removed from what the student sees: `title`, `expect` (repeatable;
 a line the output must contain, checked by `textbook check`), `figures` (how many
 figures the run must produce).
@@ -31,6 +33,7 @@ from app.content.plugins.directive import (
 )
 from app.content.plugins.highlight import highlight_code
 
+FENCE_WORD = "runnable"
 OPTIONS = {"title", "expect", "figures"}
 
 
@@ -47,28 +50,27 @@ def split_options(source: str) -> tuple[dict[str, list[str]], int, str]:
 
 def collect_snippets(state: StateCore) -> None:
     env = document_env(state)
-    for token, args in list(claim_fences(state, "runnable")):
+    for token, args in list(claim_fences(state, FENCE_WORD)):
         line = absolute_line(token, env)
-        snippet_id = require_id({"id": args.strip()}, token, env, "runnable")
+        snippet_id = require_id({"id": args.strip()}, token, env, FENCE_WORD)
         mark_directive(token, "snippet", snippet_id or "")
         if snippet_id is None:
             continue
+        where = f"{FENCE_WORD} '{snippet_id}'"  # named as the author wrote it
         options, option_lines, code = split_options(token.content)
         for key in sorted(set(options) - OPTIONS):
-            report(
-                env, line, f"runnable '{snippet_id}': unknown option '#| {key}' (allowed: {', '.join(sorted(OPTIONS))})"
-            )
+            report(env, line, f"{where}: unknown option '#| {key}' (allowed: {', '.join(sorted(OPTIONS))})")
         if not code.strip():
-            report(env, line, f"runnable '{snippet_id}': the snippet has no code")
+            report(env, line, f"{where}: the snippet has no code")
             continue
         figures_text = (options.get("figures") or ["0"])[-1]
         if not figures_text.isdigit():
-            report(env, line, f"runnable '{snippet_id}': '#| figures:' must be a whole number, not '{figures_text}'")
+            report(env, line, f"{where}: '#| figures:' must be a whole number, not '{figures_text}'")
             figures_text = "0"
         try:
             compile(code, f"<{snippet_id}>", "exec")
         except SyntaxError as exc:
-            report(env, line + option_lines + (exc.lineno or 1), f"runnable '{snippet_id}': syntax error: {exc.msg}")
+            report(env, line + option_lines + (exc.lineno or 1), f"{where}: syntax error: {exc.msg}")
         env.setdefault("snippets", []).append(
             Snippet(
                 id=snippet_id,
@@ -82,5 +84,5 @@ def collect_snippets(state: StateCore) -> None:
         )
 
 
-def runnable_plugin(md: MarkdownIt) -> None:
+def snippet_plugin(md: MarkdownIt) -> None:
     register_directive(md, "snippet", collect_snippets)
