@@ -322,7 +322,9 @@ def _forget_the_command_line(raw_config: dict[str, Any]) -> None:
 
     The boot code's globals hold the configuration (cleared here); the project
     directory leaves sys.path once our modules are imported; argv keeps only the
-    interpreter (the boot code names no path).
+    interpreter (the boot code names no path). The interpreter's own names for
+    where it runs from (a virtualenv inside the project, in a checkout) become the
+    system Python's: nothing reads them once the imports are done.
     """
     import_root = str(raw_config.get("import_root", ""))
     raw_config.clear()
@@ -330,6 +332,27 @@ def _forget_the_command_line(raw_config: dict[str, Any]) -> None:
         sys.path.remove(import_root)
     sys.path_importer_cache.pop(import_root, None)
     sys.argv = [""]
+    _forget_the_runtime_location()
+
+
+def _forget_the_runtime_location() -> None:
+    """sys.executable, the prefixes and orig_argv[0] name the base interpreter, not the virtualenv.
+
+    What stays: sys.path's site-packages entry and the file names of the modules imported from
+    it (NumPy, matplotlib, and our executor's code on the stack): later imports need those, so
+    a virtualenv inside the project still shows there. Run from an installed copy outside the
+    project (the container image's /opt/venv) and no path of the checkout is left in memory.
+    """
+    base = str(getattr(sys, "_base_executable", ""))  # a virtualenv's interpreter is a link to this one
+    executable = base if os.path.isfile(base) and _within_prefix(base, sys.base_exec_prefix) else ""
+    sys.executable = executable
+    sys._base_executable = executable  # type: ignore[attr-defined]
+    sys.prefix, sys.exec_prefix = sys.base_prefix, sys.base_exec_prefix
+    sys.orig_argv = [executable or "python", *sys.orig_argv[1:]]
+
+
+def _within_prefix(path: str, prefix: str) -> bool:
+    return os.path.realpath(path).startswith(os.path.realpath(prefix).rstrip("/") + "/")
 
 
 def _warm_up() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,3 +82,15 @@ def test_the_root_holds_only_the_runtime_it_needs(sandbox: PoolHarness) -> None:
     assert result.status == "ok", result
     inside = int(result.stdout)
     assert inside < 100 < host, (libc, inside, host)
+
+
+def test_the_interpreter_names_no_virtualenv_inside_the_project(sandbox: PoolHarness) -> None:
+    # sys.executable, sys.prefix and orig_argv[0] were the project's .venv (in a checkout).
+    code = (
+        "import sys\n"
+        "print(repr([sys.executable, sys._base_executable, sys.prefix, sys.exec_prefix, sys.orig_argv[0]]))\n"
+    )
+    names = ast.literal_eval(sandbox.run(code).stdout)
+    assert not [name for name in names if str(PROJECT_ROOT) in name], names
+    assert names[2] == names[3] == sys.base_prefix
+    assert names[0] == "" or names[0].startswith(sys.base_exec_prefix)
