@@ -41,6 +41,8 @@ _MIN_CPU_CHECK_S = 0.05
 # After bytes that are not a frame: how long a crashing process may take to die by its signal
 # (faulthandler writes its report, then re-raises the signal at once), and to finish the report.
 _CRASH_GRACE_S = 0.25
+# How long one template process (and so one string-hash seed and address layout) serves runs.
+TEMPLATE_RENEWAL_S = 600.0
 
 
 class _RunProcessFailed(Exception):
@@ -61,9 +63,15 @@ class RunnerPool:
         python: str | None = None,
         startup_timeout_s: float = 60.0,
         cuda: dict[str, list[str]] | None = None,
+        renew_template_s: float | None = TEMPLATE_RENEWAL_S,
     ) -> None:
         """`cuda` ({"device_nodes": [...], "driver_libraries": [...]}, from app/fleet/gpu.py) makes
-        a CUDA pool: its sandbox also holds those, and its snippets' NumPy is CuPy."""
+        a CUDA pool: its sandbox also holds those, and its snippets' NumPy is CuPy.
+
+        `renew_template_s`: a template process that has served runs for that long is replaced
+        by a freshly exec'd one, started in the background while the old one serves on (None:
+        never). Run processes are forks, so they share their template's string-hash seed and
+        address layout; renewal bounds how many runs share them."""
         self.limits = limits or RunnerLimits()
         self.concurrency = concurrency or os.cpu_count() or 1
         self.queue_size = queue_size
@@ -71,7 +79,11 @@ class RunnerPool:
         self._ready_target = self.concurrency if ready_processes is None else ready_processes
         self._startup_timeout_s = startup_timeout_s
         self.device = "cuda" if cuda is not None else "cpu"
-        self._template = TemplateHandle(self.limits, allow_unsafe=allow_unsafe, python=python, cuda=cuda)
+        self._new_template = lambda: TemplateHandle(self.limits, allow_unsafe=allow_unsafe, python=python, cuda=cuda)
+        self._template = self._new_template()
+        self._renew_template_s = renew_template_s
+        self._runs_since_renewal = 0
+        self._retiring: list[TemplateHandle] = []
         self._slots: asyncio.Semaphore | None = None
         self._waiting = 0
         self._ready: collections.deque[RunProcess] = collections.deque()
@@ -113,6 +125,8 @@ class RunnerPool:
         if report.can_run:
             self._background(self._keep_ready_processes())
             self._refill_wanted.set()
+            if self._renew_template_s is not None:
+                self._background(self._renew_templates(self._renew_template_s))
         return report
 
     async def close(self) -> None:
@@ -151,6 +165,7 @@ class RunnerPool:
             self._waiting -= 1
         try:
             started = time.perf_counter()
+            self._runs_since_renewal += 1
             result = replace(await self._run_in_slot(request), device=self.device)
             self._mean_run_s = 0.8 * self._mean_run_s + 0.2 * (time.perf_counter() - started)
             return result
@@ -335,11 +350,15 @@ class RunnerPool:
     async def _template_died(self, template_pid: int, within_s: float = 1.0) -> bool:
         """Whether that template is gone (a new one may have replaced it), giving its exit a moment to show."""
         deadline = time.monotonic() + within_s
-        while self._template.alive and self._template.pid == template_pid:
+        while (template := self._templates_by_pid().get(template_pid)) is not None and template.alive:
             if time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.01)
         return True
+
+    def _templates_by_pid(self) -> dict[int | None, TemplateHandle]:
+        """The template process and those being retired after a renewal (still serving their runs)."""
+        return {handle.pid: handle for handle in [*self._retiring, self._template]}
 
     async def _keep_ready_processes(self) -> None:
         assert self._refill_wanted is not None
@@ -368,6 +387,41 @@ class RunnerPool:
                 return
             await self._template.stop()
             await self._template.start(self._startup_timeout_s)
+
+    async def _renew_templates(self, every_s: float) -> None:
+        """Replace the template process with a fresh one every `every_s` seconds in which it
+        served a run: a new exec, so a new string-hash seed and address layout for the runs
+        forked from it. The new one starts (imports, sandbox, probe) while the old one serves;
+        the swap is one assignment; the old one stops once its last run is past every limit."""
+        while True:
+            await asyncio.sleep(every_s)
+            if self._runs_since_renewal == 0 or self._closed:
+                continue
+            fresh = self._new_template()
+            try:
+                report = await fresh.start(self._startup_timeout_s)
+            except BaseException:  # cancelled by close(): the fresh one must not outlive the pool
+                await fresh.stop()
+                raise
+            if not report.can_run or self._closed:
+                await fresh.stop()  # the old one serves on; a failing fresh one is tried next time
+                continue
+            assert self._restart_lock is not None and self._refill_wanted is not None
+            async with self._restart_lock:
+                old, self._template = self._template, fresh
+                self._runs_since_renewal = 0
+                self._drop_ready_processes()  # forked by the old template: its seed, its layout
+                self._refill_wanted.set()
+            self._background(self._stop_after_its_runs(old))
+
+    async def _stop_after_its_runs(self, old: TemplateHandle) -> None:
+        # A run taken before the swap ends within its wall-clock limit, plus the waits for its exit.
+        self._retiring.append(old)
+        try:
+            await asyncio.sleep(self.limits.wall_s + 2 * _EXIT_TIMEOUT_S + _CRASH_GRACE_S + 1.0)
+        finally:
+            self._retiring.remove(old)
+            await old.stop()
 
     def _background(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -55,6 +55,9 @@ class PoolHarness:
 
 def start_harness(limits: RunnerLimits = TEST_LIMITS, **options: Any) -> PoolHarness:
     os.environ[SECRET_NAME] = SECRET_VALUE
+    # One template process for a test's whole life: hostile-code tests check, by its pid, that it
+    # survived; its renewal is tested on its own (test_pool.py).
+    options.setdefault("renew_template_s", None)
     return PoolHarness(RunnerPool(limits, **options))
 
 

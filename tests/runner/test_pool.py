@@ -69,6 +69,39 @@ def test_a_crashed_template_is_replaced(single: PoolHarness) -> None:
     assert single.pool.isolation.level == "full"
 
 
+def test_the_template_process_is_renewed_with_a_fresh_hash_seed() -> None:
+    # Run processes are forks: all of one template's runs share its string-hash seed and layout.
+    harness = start_harness(concurrency=1, renew_template_s=0.5)
+    try:
+        code = "import sys\nprint(hash('which seed?'), id(sys))\n"
+        first, old_pid = harness.run(code), harness.pool.template_pid
+        assert first.status == "ok" and old_pid is not None
+        deadline = time.monotonic() + 90  # a fresh template starts in seconds, slower under load
+        while harness.pool.template_pid == old_pid and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert harness.pool.template_pid not in (None, old_pid)
+        second = harness.run(code)
+        assert second.status == "ok"
+        seeds, layouts = zip(*(result.stdout.split() for result in (first, second)), strict=True)
+        assert seeds[0] != seeds[1]
+        if Path("/proc/sys/kernel/randomize_va_space").read_text().strip() != "0":  # the host randomizes
+            assert layouts[0] != layouts[1]
+        # The old template stops once the runs it forked are past every limit.
+        while _alive(old_pid) and time.monotonic() < deadline + 30:
+            time.sleep(0.2)
+        assert not _alive(old_pid)
+    finally:
+        harness.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_requests_the_runner_cannot_take_are_refused(single: PoolHarness) -> None:
     with pytest.raises(InvalidRequest, match="limit is 20480"):
         single.call(single.pool.run(RunRequest("#" * 20481)))
