@@ -14,7 +14,8 @@ server raw text and the same validation must apply to both paths.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from app.errors import TextbookError
 
@@ -50,6 +51,9 @@ class InstrumentInputError(TextbookError, ValueError):
         return self.student_message
 
 
+_Number = TypeVar("_Number", int, float)
+
+
 def _strip_number_text(raw: str) -> str:
     # Students type thousands separators ("8,192", "8 192"); they are not errors.
     return raw.strip().replace(",", "").replace("_", "").replace(" ", "")
@@ -57,54 +61,49 @@ def _strip_number_text(raw: str) -> str:
 
 def parse_int(field: str, raw: object, *, low: int, high: int) -> int:
     """An integer in ``[low, high]`` from an int or its decimal text."""
-    if isinstance(raw, bool):
-        # bool is an int subclass; True as "1" would hide a wiring bug.
-        raise InstrumentInputError(f"must be a whole number from {low:,} to {high:,}.", field=field)
-    if isinstance(raw, int):
+    wanted = f"a whole number from {low:,} to {high:,}"
+    # bool is an int subclass; True as "1" would hide a wiring bug.
+    if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
     elif isinstance(raw, float) and raw.is_integer():
         value = int(raw)
     elif isinstance(raw, str):
-        text = _strip_number_text(raw)
-        if not text:
-            raise InstrumentInputError(
-                f"is missing; enter a whole number from {low:,} to {high:,}.", field=field
-            )
-        try:
-            value = int(text)
-        except ValueError:
-            raise InstrumentInputError(
-                f"must be a whole number from {low:,} to {high:,}, not {raw.strip()!r}.", field=field
-            ) from None
+        value = _number_from_text(field, raw, int, wanted)
     else:
-        raise InstrumentInputError(f"must be a whole number from {low:,} to {high:,}.", field=field)
-    if not low <= value <= high:
-        raise InstrumentInputError(f"must be between {low:,} and {high:,}; got {value:,}.", field=field)
-    return value
+        raise InstrumentInputError(f"must be {wanted}.", field=field)
+    return _within_range(field, value, low, high, ",")
 
 
 def parse_float(field: str, raw: object, *, low: float, high: float) -> float:
     """A finite number in ``[low, high]`` from a number or its decimal text."""
-    if isinstance(raw, bool):
-        raise InstrumentInputError(f"must be a number from {low:g} to {high:g}.", field=field)
-    if isinstance(raw, (int, float)):
+    wanted = f"a number from {low:g} to {high:g}"
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         value = float(raw)
     elif isinstance(raw, str):
-        text = _strip_number_text(raw)
-        if not text:
-            raise InstrumentInputError(f"is missing; enter a number from {low:g} to {high:g}.", field=field)
-        try:
-            value = float(text)
-        except ValueError:
-            raise InstrumentInputError(
-                f"must be a number from {low:g} to {high:g}, not {raw.strip()!r}.", field=field
-            ) from None
+        value = _number_from_text(field, raw, float, wanted)
     else:
-        raise InstrumentInputError(f"must be a number from {low:g} to {high:g}.", field=field)
+        raise InstrumentInputError(f"must be {wanted}.", field=field)
     if not math.isfinite(value):
         raise InstrumentInputError(f"must be a finite number from {low:g} to {high:g}.", field=field)
+    return _within_range(field, value, low, high, "g")
+
+
+def _number_from_text(field: str, raw: str, convert: Callable[[str], _Number], wanted: str) -> _Number:
+    """What a student typed, read by `convert`; `wanted` names what was expected ("a number from 0 to 1")."""
+    text = _strip_number_text(raw)
+    if not text:
+        raise InstrumentInputError(f"is missing; enter {wanted}.", field=field)
+    try:
+        return convert(text)
+    except ValueError:
+        raise InstrumentInputError(f"must be {wanted}, not {raw.strip()!r}.", field=field) from None
+
+
+def _within_range(field: str, value: _Number, low: _Number, high: _Number, shown: str) -> _Number:
     if not low <= value <= high:
-        raise InstrumentInputError(f"must be between {low:g} and {high:g}; got {value:g}.", field=field)
+        raise InstrumentInputError(
+            f"must be between {low:{shown}} and {high:{shown}}; got {value:{shown}}.", field=field
+        )
     return value
 
 
