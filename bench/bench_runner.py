@@ -116,8 +116,9 @@ async def _measure_filter_cost(samples: int) -> dict[str, Any]:
     return summary
 
 
-def _filtered_run_ms(program: bytes) -> float:
-    """Fork, load `program`, execute the snippet as a run process's executor does; its time in ms."""
+def _filtered_run_ms(program: bytes | None) -> float:
+    """Fork, load `program` (None: no filter), execute the snippet as a run process's executor does;
+    its time in ms."""
     from app.runner import linux
     from app.runner.executor import execute_snippet
 
@@ -126,7 +127,8 @@ def _filtered_run_ms(program: bytes) -> float:
     if pid == 0:
         try:
             os.close(read_end)
-            linux.load_seccomp_program(program)
+            if program is not None:
+                linux.load_seccomp_program(program)
             started = time.perf_counter()
             result = execute_snippet(LORA_ALGEBRA, RunnerLimits())
             elapsed = (time.perf_counter() - started) * 1000 if EXPECTED in result["stdout"] else -1.0
@@ -152,15 +154,18 @@ def _measure_filter_in_process(samples: int) -> dict[str, Any]:
     builtins.plot_xy = executor.plot_xy  # type: ignore[attr-defined]
     allow, _ = seccomp_policy.build_filter()
     deny, _ = seccomp_policy.build_filter(deny_list_only=True)
-    _filtered_run_ms(allow)
-    _filtered_run_ms(deny)  # imports and caches warm in this process before forking
-    timings: dict[str, list[float]] = {"allow_list": [], "deny_list": []}
+    programs = {"allow_list": allow, "deny_list": deny, "no_filter": None}
+    for program in programs.values():
+        _filtered_run_ms(program)  # imports and caches warm in this process before forking
+    timings: dict[str, list[float]] = {name: [] for name in programs}
     for _ in range(samples):
-        timings["allow_list"].append(_filtered_run_ms(allow))
-        timings["deny_list"].append(_filtered_run_ms(deny))
+        for name, program in programs.items():
+            timings[name].append(_filtered_run_ms(program))
     summary: dict[str, Any] = {name: summarize(values) for name, values in timings.items()}
     summary["allow_list_cost_p50_ms"] = summary["allow_list"]["p50_ms"] - summary["deny_list"]["p50_ms"]
     summary["ratio_p50"] = summary["allow_list"]["p50_ms"] / summary["deny_list"]["p50_ms"]
+    summary["filter_cost_p50_ms"] = summary["allow_list"]["p50_ms"] - summary["no_filter"]["p50_ms"]
+    summary["ratio_to_no_filter_p50"] = summary["allow_list"]["p50_ms"] / summary["no_filter"]["p50_ms"]
     return summary
 
 
@@ -281,12 +286,15 @@ def render(results: dict[str, Any]) -> str:
             for label, stats in (
                 ("allow list", pool["filter_in_process"]["allow_list"]),
                 ("deny list (before)", pool["filter_in_process"]["deny_list"]),
+                ("no filter", pool["filter_in_process"]["no_filter"]),
             )
         ),
         f"target, in process: the allow list costs <= 0.5 ms p50: "
         f"{'PASS' if results['filter_check']['in_process_within_0_5ms'] else 'FAIL'} "
         f"({pool['filter_in_process']['allow_list_cost_p50_ms']:+.2f} ms, "
         f"ratio {pool['filter_in_process']['ratio_p50']:.3f})",
+        f"in process, allow list vs no filter at all: {pool['filter_in_process']['filter_cost_p50_ms']:+.2f} ms "
+        f"(ratio {pool['filter_in_process']['ratio_to_no_filter_p50']:.3f})",
         f"target: the allow list costs <= 0.5 ms p50: {'PASS' if results['filter_check']['within_0_5ms'] else 'FAIL'} "
         f"({cost['allow_list_cost_p50_ms']:+.2f} ms, ratio {cost['ratio_p50']:.3f})",
     ]
@@ -300,12 +308,33 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_filters(filters: dict[str, Any]) -> str:
+    rows = [f"{'seccomp filter':<40}{'n':>5}{'p50 ms':>10}{'p90 ms':>10}"]
+    for part, label in (("filter", "pools, alternating runs"), ("filter_in_process", "in process (fork + filter)")):
+        for name, stats in filters[part].items():
+            if isinstance(stats, dict):
+                rows.append(f"{label + ': ' + name:<40}{stats['n']:>5}{stats['p50_ms']:>10.2f}{stats['p90_ms']:>10.2f}")
+        rows.append(
+            f"  allow list - deny list: {filters[part]['allow_list_cost_p50_ms']:+.2f} ms p50 "
+            f"(ratio {filters[part]['ratio_p50']:.3f})"
+        )
+    in_process = filters["filter_in_process"]
+    rows.append(
+        f"  in process, allow list - no filter: {in_process['filter_cost_p50_ms']:+.2f} ms p50 "
+        f"(ratio {in_process['ratio_to_no_filter_p50']:.3f})"
+    )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=40, help="latency samples per pool mode and for (b)")
     parser.add_argument("--subprocess-samples", type=int, default=15, help="samples for (a), which is slow")
     parser.add_argument("--throughput-runs", type=int, default=64, help="runs per concurrency level")
     parser.add_argument("--json", action="store_true", help="print the results dict as JSON instead")
+    parser.add_argument(
+        "--filter-only", action="store_true", help="only the seccomp filter's cost (pools and in process)"
+    )
     parser.add_argument(
         "--remote", action="store_true", help="instead: in-process pool vs one and two runner services"
     )
@@ -316,6 +345,13 @@ def main(argv: list[str] | None = None) -> int:
         remote = measure_remote(max(args.samples, 100), args.throughput_runs)
         print(json.dumps(remote, indent=2) if args.json else render_remote(remote))
         return 0 if remote["hop_within_2ms"] else 1
+    if args.filter_only:
+        filters = {
+            "filter": asyncio.run(_measure_filter_cost(args.samples)),
+            "filter_in_process": _measure_filter_in_process(args.samples),
+        }
+        print(json.dumps(filters, indent=2) if args.json else render_filters(filters))
+        return 0
     results = measure(args.samples, args.subprocess_samples, args.throughput_runs)
     print(json.dumps(results, indent=2) if args.json else render(results))
     return 0
