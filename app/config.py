@@ -15,6 +15,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from app.runner.protocol import RunnerLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The site's files (content/, templates/, static/): beside app/ in a checkout; inside the
+# package, in app/site/, when it is installed from a wheel (build_site.py puts them there).
+PACKAGED_SITE = Path(__file__).resolve().parent / "site"
+INSTALLED = PACKAGED_SITE.is_dir()
+SITE_ROOT = PACKAGED_SITE if INSTALLED else PROJECT_ROOT
+# Progress and the generated secret: var/ in the checkout; installed, var/ in the directory
+# the server is started from (never inside site-packages).
+DEFAULT_DATA_DIR = Path.cwd() / "var" if INSTALLED else PROJECT_ROOT / "var"
 
 
 class Settings(BaseSettings):
@@ -22,12 +30,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    content_dir: Path = PROJECT_ROOT / "content"
-    templates_dir: Path = PROJECT_ROOT / "templates"
-    static_dir: Path = PROJECT_ROOT / "static"
-    data_dir: Path = Field(
-        default=PROJECT_ROOT / "var", description="SQLite file and the generated secret key live here"
-    )
+    content_dir: Path = SITE_ROOT / "content"
+    templates_dir: Path = SITE_ROOT / "templates"
+    static_dir: Path = SITE_ROOT / "static"
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="SQLite file and the generated secret key live here")
     database_url: str | None = Field(
         default=None,
         description=(
