@@ -27,12 +27,24 @@ from app.runner.pool import RunnerPool
 from app.schema import check_schema
 from app.storage import ProgressStore
 from app.web.conditional import HtmlValidators
+from app.web.dependencies import public_origin
 from app.web.errors import install_error_handlers
 from app.web.instructor_auth import InstructorAuth
 from app.web.instrument_views import drawn, initial_view
 from app.web.learner import LearnerCookie
 from app.web.request_log import RequestLog
-from app.web.routes import api, docs, exercises, instructor, instruments, instruments_api, notebook, pages, snippets
+from app.web.routes import (
+    api,
+    docs,
+    exercises,
+    instructor,
+    instruments,
+    instruments_api,
+    notebook,
+    pages,
+    sitemap,
+    snippets,
+)
 from app.web.routes.pages import PYGMENTS_CSS_URL
 from app.web.security import BodySizeLimit, SecurityHeaders
 from app.web.state import AppState
@@ -70,6 +82,7 @@ def open_store(settings: Settings) -> ProgressStore:
 
 def build_local_runner(settings: Settings) -> LocalRunner:
     """This process's own sandboxed pool (the web app's default, and what a runner service serves)."""
+
     def pool(cuda: dict[str, list[str]] | None = None) -> RunnerPool:
         return RunnerPool(
             settings.runner_limits(),
@@ -98,8 +111,7 @@ def build_code_runner(settings: Settings) -> CodeRunner:
 
 def canonical_url(settings: Settings, request: Request) -> str:
     """This page's URL without its query (shared instrument settings are the same page)."""
-    base = settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
-    return base + request.url.path
+    return public_origin(settings, request) + request.url.path
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -196,7 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (pages, exercises, instruments):
         app.include_router(module.router)
     app.include_router(instruments_api.router_for(CATALOG))
-    for module in (snippets, notebook, api, docs):
+    for module in (snippets, notebook, api, docs, sitemap):
         app.include_router(module.router)
     if state.instructor is not None:  # without a token the instructor view does not exist
         app.include_router(instructor.router)

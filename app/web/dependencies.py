@@ -1,15 +1,24 @@
 """What route handlers look up before they start: the chapter a URL names, and the
-exercise, snippet or instrument in it; each missing one is a 404 that says what is missing."""
+exercise, snippet or instrument in it (each missing one is a 404 that says what is
+missing); and the site's public origin for absolute links."""
 
 from __future__ import annotations
 
 from typing import TypeVar
 
+from starlette.requests import Request
+
+from app.config import Settings
 from app.content.model import Chapter, Exercise, InstrumentRef, Snippet
 from app.errors import NotFound
 from app.web.state import AppState
 
 Part = TypeVar("Part")
+
+
+def public_origin(settings: Settings, request: Request) -> str:
+    """`TEXTBOOK_PUBLIC_URL` when set (behind a proxy), else the origin the request came to; no trailing /."""
+    return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
 
 
 def find_chapter(state: AppState, slug: str) -> Chapter:
