@@ -188,6 +188,18 @@ def test_only_the_runners_hold_the_sandbox_profile_and_no_runner_holds_a_secret(
             assert variables["TEXTBOOK_RUNNER_URLS"] == ",".join(stack["runners"])
 
 
+def test_the_runner_containers_pass_their_health_check(stack: dict) -> None:
+    """`textbook runner health` inside each runner container (every 10 s) finds it answering."""
+    deadline = time.monotonic() + 120
+    states = {}
+    while time.monotonic() < deadline:
+        states = {service: container(stack["env"], service)["State"] for service in ("runner1", "runner2")}
+        if all(state.get("Health", {}).get("Status") == "healthy" for state in states.values()):
+            return
+        time.sleep(2)
+    raise AssertionError(f"runner health checks: {states}\n{stack_state(stack['env'])}")
+
+
 def runner_runs(stack: dict) -> list[int]:
     """How many runs each runner service has started, from its own authenticated /v1/health."""
     counts = []

@@ -122,3 +122,22 @@ def test_it_refuses_to_listen_beyond_loopback_without_a_token() -> None:
 def test_on_loopback_it_serves_without_a_token() -> None:
     with runner_service_process(None, **RUNNER_ENV) as (_, base):
         assert httpx.post(f"{base}/v1/run", json={"code": "print(6 * 7)"}, timeout=30).json()["stdout"] == "42\n"
+
+
+def test_the_health_probe_exits_0_only_for_a_runner_that_answers_our_token(service: str) -> None:
+    """`textbook runner health` (the compose health check and the Kubernetes exec probe)."""
+
+    def probe(url: str, token: str | None) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, **RUNNER_ENV}
+        environment.pop("TEXTBOOK_RUNNER_TOKEN", None)
+        if token is not None:
+            environment["TEXTBOOK_RUNNER_TOKEN"] = token
+        command = [sys.executable, "-m", "app.cli", "runner", "health", "--url", url]
+        return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=30)
+
+    answered = probe(service, TOKEN)
+    assert answered.returncode == 0 and "isolation full" in answered.stdout, answered
+    refused = probe(service, "x" * 32)
+    assert refused.returncode == 1 and "HTTP 401" in refused.stderr, refused
+    nobody = probe(f"http://127.0.0.1:{free_port()}", TOKEN)
+    assert nobody.returncode == 1 and "refused" in nobody.stderr.lower(), nobody
