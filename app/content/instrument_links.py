@@ -41,6 +41,7 @@ __all__ = [
     "link_problems",
     "link_query",
     "read_link",
+    "result_figure",
 ]
 
 HIGHLIGHT = "highlight"
@@ -88,16 +89,26 @@ def _settings(link: InstrumentLink, ref: InstrumentRef, params: Mapping[str, flo
 def _attribute(result: Any, path: str) -> float:
     value = result
     for part in path.split("."):
-        value = value[part] if isinstance(value, Mapping) else getattr(value, part)
+        if isinstance(value, Mapping):
+            value = value[part]
+        elif isinstance(value, (tuple, list)) and part.isdigit():
+            value = value[int(part)]
+        else:
+            value = getattr(value, part)
     if isinstance(value, (tuple, list)):
         return float(len(value))
     return float(value)
 
 
+def result_figure(result: Any, paths: tuple[str, ...]) -> float:
+    """The figure an instrument's result shows: its attributes at ``paths`` (dotted; an index into a tuple), added."""
+    return sum(_attribute(result, path) for path in paths)
+
+
 def figure_value(link: InstrumentLink, ref: InstrumentRef, params: Mapping[str, float]) -> float:
     """The figure the instrument shows with the link's settings (raises on bad settings or paths)."""
     _, result = CATALOG[ref.name].run(_settings(link, ref, params))
-    return sum(_attribute(result, path) for path in link.figure)
+    return result_figure(result, link.figure)
 
 
 def link_query(link: InstrumentLink, ref: InstrumentRef, params: Mapping[str, float], exercise_id: str) -> str:
@@ -124,7 +135,7 @@ def linked_answer(link: InstrumentLink, ref: InstrumentRef, variant: Any) -> str
 
 def highlighted_figure(link: InstrumentLink, result: Any, key: AnswerKey) -> LinkedFigure:
     """The linked figure of an instrument's current result, formatted as the answer is written."""
-    value = sum(_attribute(result, path) for path in link.figure)
+    value = result_figure(result, link.figure)
     if link.unit not in (None, key.unit):
         return LinkedFigure(link.label, f"{value:,.10g} {link.unit}".strip())
     return LinkedFigure(link.label, format_value(value, key_unit(key), key.quantity))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from app.content.claims import claim_problems
 from app.content.frontmatter import parse_front_matter, split_front_matter
 from app.content.instrument_links import link_problems
 from app.content.model import (
@@ -82,6 +83,9 @@ def load_chapter(path: Path, md: MarkdownIt, display_path: str | None = None) ->
             params = exercise.recipe.canonical if exercise.recipe else {}
             for message in link_problems(exercise.instrument_link, refs, exercise.answer_key, params):
                 problems.append(Problem(shown, exercise.line, f"exercise '{exercise.id}': {message}"))
+    by_id = {s.id: s for s in snippets}
+    for claim in env.get("claims", []) + lede_env.get("claims", []):
+        problems += [Problem(shown, claim.line, message) for message in claim_problems(claim, by_id, refs)]
     problems.sort(key=lambda p: p.line)
     words = count_words(html) + sum(count_words(e.prompt_html + e.solution_html) for e in exercises)
     nxt = front.next

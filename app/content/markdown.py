@@ -5,6 +5,7 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 
 from app.content.plugins.callout import callout_plugin
+from app.content.plugins.claims import claims_plugin
 from app.content.plugins.exercise import exercise_plugin
 from app.content.plugins.highlight import highlight_code
 from app.content.plugins.instrument import InstrumentCatalog, instrument_plugin
@@ -22,6 +23,7 @@ def build_markdown(instruments: InstrumentCatalog) -> MarkdownIt:
     md.use(snippet_plugin)
     md.use(instrument_plugin, catalog=instruments)
     md.use(callout_plugin)
+    md.use(claims_plugin)
     # Tables scroll inside their own box on narrow screens.
     md.add_render_rule(
         "table_open",

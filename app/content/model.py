@@ -121,6 +121,22 @@ DIRECTIVE_KINDS: dict[str, DirectiveKind] = {"exercise": "exercise", "snippet": 
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A number in the prose that a snippet or an instrument computes: `[0.278]{snippet=outlier-scales}`.
+
+    ``source`` is ``snippet`` or ``instrument``; ``settings`` override the placed
+    instrument's params; ``figure`` is the result attribute(s) that give the number.
+    """
+
+    text: str
+    source: str
+    source_id: str
+    figure: tuple[str, ...]
+    settings: tuple[tuple[str, str], ...]
+    line: int
+
+
+@dataclass(frozen=True)
 class HtmlBlock:
     html: str
     kind: Literal["html"] = "html"

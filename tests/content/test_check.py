@@ -106,8 +106,7 @@ def test_check_verifies_variant_formulas_and_sampled_variants(tmp_path: Path) ->
     problems = [str(p) for p in check_content(Settings(content_dir=tmp_path / "content"), run_snippets=False)]
     assert (
         f"content/vol2/06-fine-tuning.md:{line}: exercise 'lora-adapter-params': the answer: "
-        "formula '3 * d * r' gives 98304 for the chapter's numbers, but the text says 65536"
-        in problems
+        "formula '3 * d * r' gives 98304 for the chapter's numbers, but the text says 65536" in problems
     )
     # 2b is 2^b at b = 2: that variant could not tell its mistake from its answer.
     unanswerable = source.replace("b: {value: 4, choices: [3, 4, 5, 6, 8]}", "b: {value: 4, choices: [2, 4]}")
@@ -117,3 +116,122 @@ def test_check_verifies_variant_formulas_and_sampled_variants(tmp_path: Path) ->
         "exercise 'nf4-levels-count': variant (b=2): mistake 1 is within tolerance of the answer 4" in p
         for p in problems
     ), problems
+
+
+COMPRESSION = Path(__file__).resolve().parents[2] / "content" / "vol2" / "07-compression.md"
+
+
+def check_edited_compression(tmp_path: Path, old: str, new: str) -> tuple[list[str], int]:
+    """`textbook check` (no runs) on Chapter 07 with one edit; the problems and the edited line."""
+    content = tmp_path / "content" / "vol2"
+    content.mkdir(parents=True)
+    source = COMPRESSION.read_text()
+    assert source.count(old) == 1, old
+    (content / "07-compression.md").write_text(source.replace(old, new))
+    before = source[: source.index(old)]
+    own_line = before[before.rfind("\n") + 1 :]
+    paragraph_start = before[: before.rfind("\n\n") + 2].count("\n") + 1  # where the paragraph's line is counted
+    line = before.count("\n") + 1 if own_line.startswith("|") else paragraph_start
+    return [str(p) for p in check_content(Settings(content_dir=tmp_path / "content"), run_snippets=False)], line
+
+
+def test_the_chapters_computed_numbers_are_all_claims_that_hold() -> None:
+    from app.content.loader import ChapterLibrary
+    from app.content.markdown import build_markdown
+    from app.instruments.catalog import INSTRUMENT_CATALOG
+
+    md = build_markdown(INSTRUMENT_CATALOG)
+    from app.content.loader import load_chapter
+
+    chapter, problems = load_chapter(COMPRESSION, md)
+    assert chapter is not None and problems == []
+    html = "".join(getattr(b, "html", "") for b in chapter.blocks)
+    assert html.count('class="computed"') >= 30  # the format table, the error sweep, both instruments' figures
+    assert 'data-computed-by="instrument deploy-memory"' in html and "{instrument=" not in html
+    assert ChapterLibrary(COMPRESSION.parents[1], md).problems() == []
+
+
+def test_a_wrong_snippet_number_in_the_prose_fails_the_check(tmp_path: Path) -> None:
+    problems, line = check_edited_compression(
+        tmp_path, "([0.170]{snippet=outlier-scales} at 5 bits", "([0.171]{snippet=outlier-scales} at 5 bits"
+    )
+    assert problems == [
+        f"content/vol2/07-compression.md:{line}: computed number '0.171': "
+        "snippet 'outlier-scales' promises no such number on its '#| expect:' lines"
+    ]
+
+
+def test_a_wrong_number_in_the_format_table_fails_the_check(tmp_path: Path) -> None:
+    problems, line = check_edited_compression(
+        tmp_path, "[57.4 GB]{snippet=bits-per-weight}", "[56.4 GB]{snippet=bits-per-weight}"
+    )
+    assert problems == [
+        f"content/vol2/07-compression.md:{line}: computed number '56.4 GB': "
+        "snippet 'bits-per-weight' promises no such number on its '#| expect:' lines"
+    ]
+
+
+def test_a_wrong_instrument_figure_in_the_prose_fails_the_check(tmp_path: Path) -> None:
+    problems, line = check_edited_compression(
+        tmp_path,
+        "[1.34 GB]{instrument=deploy-memory figure=kv_cache_gb}",
+        "[1.43 GB]{instrument=deploy-memory figure=kv_cache_gb}",
+    )
+    assert problems == [
+        f"content/vol2/07-compression.md:{line}: computed number '1.43 GB': "
+        "instrument 'deploy-memory' shows 1.34218 for kv_cache_gb"
+    ]
+    problems, _ = check_edited_compression(
+        tmp_path / "2",
+        '[0.159]{instrument=quant-error figure="methods.2.output_error" group_size=32}',
+        '[0.159]{instrument=quant-error figure="methods.2.output_error" group_size=64}',
+    )
+    assert len(problems) == 1 and "instrument 'quant-error' shows 0.2" in problems[0], problems
+
+
+def test_a_wrong_number_in_a_callout_fails_the_check(tmp_path: Path) -> None:
+    problems, _ = check_edited_compression(
+        tmp_path, "formats cost [4.127]{snippet=bits-per-weight}", "formats cost [4.1]{snippet=bits-per-weight}"
+    )
+    assert problems == []  # 4.127 rounds to 4.1: the precision written is the precision checked
+    problems, _ = check_edited_compression(
+        tmp_path / "2", "formats cost [4.127]{snippet=bits-per-weight}", "formats cost [4.13]{snippet=bits-per-weight}"
+    )
+    assert problems == []
+    problems, _ = check_edited_compression(
+        tmp_path / "3", "formats cost [4.127]{snippet=bits-per-weight}", "formats cost [4.3]{snippet=bits-per-weight}"
+    )
+    assert len(problems) == 1 and "computed number '4.3': snippet 'bits-per-weight'" in problems[0]
+
+
+def test_a_claim_must_name_one_source_that_exists(tmp_path: Path) -> None:
+    problems, line = check_edited_compression(
+        tmp_path, "[0.086]{snippet=outlier-scales}", "[0.086]{snippet=outlier-scale}"
+    )
+    assert problems == [
+        f"content/vol2/07-compression.md:{line}: computed number '0.086': no snippet 'outlier-scale' in this chapter "
+        "(ids: bits-per-weight, outlier-scales, distill-temperature)"
+    ]
+    problems, _ = check_edited_compression(tmp_path / "2", "[0.086]{snippet=outlier-scales}", "[0.086]{x=1}")
+    assert len(problems) == 1 and "name exactly one of snippet=<id> or instrument=<id>" in problems[0]
+    # A claim the attrs syntax cannot read would print as text, unchecked: that is a problem too.
+    problems, _ = check_edited_compression(
+        tmp_path / "3",
+        '[0.465]{instrument=quant-error figure="methods.0.output_error"}',
+        "[0.465]{instrument=quant-error figure=methods.0.output_error}",
+    )
+    assert len(problems) == 1 and "computed number not read (quote a value with a dot)" in problems[0], problems
+
+
+def test_printed_numbers_stand_on_their_own() -> None:
+    from app.content.claims import claim_problems
+    from app.content.model import Claim
+
+    snippet = Snippet(
+        id="s", title=None, code="", code_html="", expect=("GGUF Q4_K  4.500 bits for 70B",), expect_figures=0, line=1
+    )
+    holds = {
+        text: claim_problems(Claim(text, "snippet", "s", (), (), 1), {"s": snippet}, {}) == []
+        for text in ("4.5", "4.50", "4.4", "70", "4.6")
+    }
+    assert holds == {"4.5": True, "4.50": True, "4.4": False, "70": False, "4.6": False}

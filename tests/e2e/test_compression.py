@@ -132,3 +132,61 @@ def test_chapter_07_layout(new_page: NewPage, scheme: str, width: int) -> None:
     page.goto("/")
     expect(page.locator("a.chapter-link")).to_have_count(2)
     screenshot(page, f"index-two-chapters-{width}-{scheme}")
+
+
+Q4K_NUMBERS = re.compile(r"A (\d+)B-parameter model is stored entirely at ([\d.]+) bits per\s+weight")
+
+
+def test_try_another_q4k_variant_then_open_its_instrument(page: Page) -> None:
+    page.goto(COMPRESSION)
+    mark_document(page)
+    exercise = page.locator("#ex-q4k-70b-weights")
+    exercise.get_by_role("button", name="Try another").click()
+    expect(exercise.locator(".variant-badge")).to_have_text(re.compile("practice variant"), timeout=SWAP_TIMEOUT_MS)
+    found = Q4K_NUMBERS.search(page.locator("#ex-q4k-70b-weights .exercise-prompt").text_content() or "")
+    assert found, page.locator("#ex-q4k-70b-weights .exercise-prompt").text_content()
+    n, bpw = int(found.group(1)), float(found.group(2))
+    assert (n, bpw) != (70, 4.5)
+    answer = n * bpw / 8
+    exercise = page.locator("#ex-q4k-70b-weights")
+    exercise.locator(".answer-input").fill(f"{n * bpw:g} GB")  # bytes per weight, not bits
+    exercise.get_by_role("button", name="Check").click()
+    verdict = page.locator("#ex-q4k-70b-weights-result .verdict")
+    expect(verdict).to_have_class(re.compile(r"\bverdict-incorrect\b"), timeout=SWAP_TIMEOUT_MS)
+    expect(verdict).to_contain_text(f"{bpw:g} bytes per weight")
+    exercise.locator(".answer-input").fill(f"{answer:g} GB")
+    exercise.get_by_role("button", name="Check").click()
+    expect(verdict).to_have_class(re.compile(r"\bverdict-correct\b"), timeout=SWAP_TIMEOUT_MS)
+    assert_same_document(page)
+    link = page.locator("#ex-q4k-70b-weights-result .solution-instrument a")
+    expect(link).to_have_text("See it in Instrument 7.1")
+    screenshot(page.locator("#ex-q4k-70b-weights"), "compression-variant-solved")
+    link.click()
+    page.wait_for_url(re.compile(r"highlight=q4k-70b-weights#deploy-memory$"))
+    instrument = page.locator("#deploy-memory")
+    expect(instrument.locator("input[name='deploy-memory.params_billion']").first).to_have_value(f"{n:g}")
+    expect(instrument.locator(".highlighted-figure")).to_have_text(f"{answer:g} GB")
+    screenshot(instrument, "compression-solution-instrument-link")
+
+
+def test_the_decode_bound_solution_opens_instrument_7_1_on_the_card(page: Page) -> None:
+    page.goto(COMPRESSION)
+    exercise = page.locator("#ex-decode-bound-7b")
+    exercise.locator(".answer-input").fill("72")
+    exercise.get_by_role("button", name="Check").click()
+    link = page.locator("#ex-decode-bound-7b-result .solution-instrument a")
+    expect(link).to_have_text("See it in Instrument 7.1", timeout=SWAP_TIMEOUT_MS)
+    link.click()
+    page.wait_for_url(re.compile(r"deploy-memory\.card=rtx-4090.*highlight=decode-bound-7b#deploy-memory$"))
+    instrument = page.locator("#deploy-memory")
+    expect(instrument.locator(".highlighted-figure")).to_have_text("71.6568")
+    expect(instrument.locator(".live-sentence")).to_contain_text("GeForce RTX 4090")
+
+
+def test_computed_numbers_read_as_plain_numbers(page: Page) -> None:
+    page.goto(COMPRESSION)
+    numbers = page.locator(".chapter-body .computed, main .computed")
+    assert numbers.count() >= 30
+    expect(page.locator("[data-computed-by='instrument deploy-memory']").first).to_have_text("36.6 GB")
+    expect(page.get_by_text("{snippet=")).to_have_count(0)
+    expect(page.get_by_text("{instrument=")).to_have_count(0)

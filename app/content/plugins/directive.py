@@ -37,6 +37,7 @@ class DocumentEnv(TypedDict, total=False):
     exercises: list[Any]
     snippets: list[Any]
     instruments: list[Any]
+    claims: list[Any]  # numbers in the prose a snippet or instrument computes (checked by the loader)
 
 
 def document_env(state: StateCore) -> DocumentEnv:
@@ -148,4 +149,5 @@ def render_nested(md: MarkdownIt, text: str, env: DocumentEnv, line: int) -> str
     html = render_document(md, text, inner)
     for _, message in inner.get("problems", []):
         report(env, line, message)
+    env.setdefault("claims", []).extend(inner.get("claims", []))
     return html
