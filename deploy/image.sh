@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 IMAGE=${TEXTBOOK_IMAGE:-textbook}
 BASE=debian:bookworm-slim
 WHEELHOUSE=build/wheelhouse
+DIST=build/dist
 DOCKERD_LOG=${DOCKERD_LOG:-/tmp/textbook-dockerd.log}
 DOCKERD_PIDFILE=/tmp/textbook-dockerd.pid
 
@@ -97,19 +98,34 @@ SLIM
     rm -rf "$root" "$root.log"
 }
 
-# Wheels for the app and every dependency (the same CPython 3.11 / glibc as bookworm's).
-build_wheelhouse() {
+# Wheels for every dependency (build/wheelhouse/) and the textbook's own (build/dist/), for the
+# same CPython 3.11 / glibc as bookworm's. The textbook's wheel carries content/, templates/
+# and static/ with static/vendor/ (build_site.py), so the image needs nothing else of the checkout.
+# Each is rebuilt only when what it is made of changes (a content hash, so a checkout or rebase
+# that touches files without changing them costs nothing).
+tree_hash() {
+    find "$@" -type f -not -path '*/__pycache__/*' -not -name '*.pyc' -not -name .installed -print0 \
+        | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12
+}
+build_wheels() {
     local py=.venv/bin/python stamp
-    # Rebuilt only when the project's sources or its dependency list change (a content hash,
-    # so a checkout or rebase that touches files without changing them costs nothing).
-    stamp="$WHEELHOUSE/.built-$( (sha1sum pyproject.toml; find app -type f -not -path '*/__pycache__/*' -print0 \
-        | sort -z | xargs -0 sha1sum) | sha1sum | cut -c1-12)"
-    if [ -f "$stamp" ]; then return 0; fi
-    rm -rf "$WHEELHOUSE"
-    mkdir -p "$WHEELHOUSE"
-    "$py" -m pip wheel --quiet --wheel-dir "$WHEELHOUSE" .
+    [ -f static/vendor/.installed ] || { say "static/vendor/ is missing (./dev image fetches it with npm first)"; return 1; }
+    stamp="$WHEELHOUSE/.built-$(tree_hash pyproject.toml)"
+    if [ ! -f "$stamp" ]; then
+        rm -rf "$WHEELHOUSE" build/lib ./*.egg-info
+        mkdir -p "$WHEELHOUSE"
+        "$py" -m pip wheel --quiet --wheel-dir "$WHEELHOUSE" .
+        rm -f "$WHEELHOUSE"/textbook-*.whl
+        touch "$stamp"
+    fi
+    stamp="$DIST/.built-$(tree_hash pyproject.toml build_site.py MANIFEST.in app content templates static)"
+    if [ ! -f "$stamp" ]; then
+        rm -rf "$DIST" build/lib ./*.egg-info
+        mkdir -p "$DIST"
+        "$py" -m pip wheel --quiet --no-deps --wheel-dir "$DIST" .
+        touch "$stamp"
+    fi
     rm -rf build/lib build/bdist.* ./*.egg-info
-    touch "$stamp"
 }
 
 # Docker's default seccomp profile (from Debian's package of Docker's source, which ships it
@@ -147,6 +163,6 @@ case "${1:-build}" in
     stop-engine) stop_engine ;;
     base) ensure_engine && ensure_base ;;
     seccomp) write_seccomp_profile ;;
-    build) ensure_engine && ensure_base && build_wheelhouse && build_image && write_seccomp_profile ;;
+    build) ensure_engine && ensure_base && build_wheels && build_image && write_seccomp_profile ;;
     *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

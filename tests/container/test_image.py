@@ -86,6 +86,8 @@ def test_health_reports_full_sandbox_isolation(container: dict) -> None:
     assert status == 200, health
     assert health["status"] == "ok"
     assert health["parts"]["runner"]["level"] == "full", health["parts"]["runner"]
+    # htmx and Swagger UI come with the textbook's wheel (the image copies nothing else of the checkout)
+    assert health["parts"]["assets"] == {"ok": True, "missing": []}, health["parts"]["assets"]
 
 
 def test_server_runs_as_the_unprivileged_user(container: dict) -> None:
