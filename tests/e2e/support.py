@@ -47,6 +47,22 @@ def assert_same_document(page: Page) -> None:
     assert page.evaluate("window.__e2eMarker") == 1, "the page navigated: expected an in-place HTMX swap"
 
 
+def results_text(page: Page, instrument_id: str) -> str:
+    """The text of an instrument's results as a reader looking at them sees it.
+
+    A chart is rendered only near the screen (content-visibility, static/css/textbook.css)
+    and innerText counts only rendered text, so the chart is brought into view and rendered first.
+    """
+    results = page.locator(f"#{instrument_id}-results")
+    chart = results.locator("figure.chart")
+    if chart.count():
+        chart.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "svg => svg.checkVisibility({contentVisibilityAuto: true})", arg=chart.locator("svg").element_handle()
+        )
+    return results.inner_text()
+
+
 def readout(scope: Locator, term: str) -> Locator:
     """The <dd> of the readout whose <dt> is exactly `term`."""
     return (

@@ -8,7 +8,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import NewPage
-from tests.e2e.support import E2E, SWAP_TIMEOUT_MS, assert_same_document, mark_document, readout, screenshot
+from tests.e2e.support import (
+    E2E,
+    SWAP_TIMEOUT_MS,
+    assert_same_document,
+    mark_document,
+    readout,
+    results_text,
+    screenshot,
+)
 from tests.e2e.test_instruments import press_and_wait, query_of
 from tests.e2e.test_layout import MISFITS, PHONE, assert_no_sideways_scroll
 from tests.e2e.test_snippets import snippet_run
@@ -91,7 +99,7 @@ def test_quant_error_instrument_redraws_its_chart_and_reopens(page: Page, new_pa
     shared = new_page()
     shared.goto(page.url)
     expect(shared.locator("#quant-error-bits")).to_have_value("5")
-    assert shared.locator("#quant-error-results").inner_text() == page.locator("#quant-error-results").inner_text()
+    assert results_text(shared, "quant-error") == results_text(page, "quant-error")
 
 
 # (snippet id, a line its output must show)

@@ -17,6 +17,7 @@ from tests.e2e.support import (
     mark_document,
     readout,
 )
+from tests.e2e.support import results_text as results_text_of
 
 pytestmark = E2E
 
@@ -48,7 +49,7 @@ def assert_reopens(new_page: NewPage, url: str, instrument_id: str, values: dict
     for field, value in values.items():
         expect(shared.locator(f"#{instrument_id}-{field}")).to_have_value(value)
         expect(shared.locator(f"#{instrument_id}-{field}-range")).to_have_value(value)
-    assert shared.locator(f"#{instrument_id}-results").inner_text() == results_text
+    assert results_text_of(shared, instrument_id) == results_text
     return shared
 
 
@@ -76,7 +77,11 @@ def test_lora_counter_follows_its_sliders_and_the_url_reopens_it(page: Page, new
     assert urlsplit(page.url).path == CHAPTER
     assert query["lora-counter.r"] == ["17"] and query["lora-counter.d_in"] == ["8320"]
     assert_reopens(
-        new_page, page.url, "lora-counter", {"r": "17", "d_in": "8320", "d_out": "8192"}, results.inner_text()
+        new_page,
+        page.url,
+        "lora-counter",
+        {"r": "17", "d_in": "8320", "d_out": "8192"},
+        results_text_of(page, "lora-counter"),
     )
 
 
@@ -98,7 +103,11 @@ def test_vram_fit_follows_its_slider_with_a_new_chart_and_the_url_reopens_it(pag
 
     expect(page).to_have_url(re.compile(r"vram-fit\.batch_size=2\b"))
     shared = assert_reopens(
-        new_page, page.url, "vram-fit", {"batch_size": "2", "r": "16", "seq_len": "2048"}, results.inner_text()
+        new_page,
+        page.url,
+        "vram-fit",
+        {"batch_size": "2", "r": "16", "seq_len": "2048"},
+        results_text_of(page, "vram-fit"),
     )
     assert chart_text(shared, "vram-fit") == chart_text(page, "vram-fit")
 
@@ -131,7 +140,7 @@ def test_nf4_levels_block_size_radios_move_with_arrow_keys_and_the_url_reopens_t
     shared = new_page()
     shared.goto(page.url)
     expect(shared.locator('input[name="nf4-levels.block_size"]:checked')).to_have_value("32")
-    assert shared.locator("#nf4-levels-results").inner_text() == results.inner_text()
+    assert results_text_of(shared, "nf4-levels") == results_text_of(page, "nf4-levels")
 
 
 def test_two_instruments_share_one_url(page: Page, new_page: NewPage) -> None:
