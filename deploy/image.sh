@@ -30,6 +30,12 @@ ensure_engine() {
         return 1
     fi
     engine_answers && return 0
+    if pgrep -x dockerd >/dev/null; then  # running but slow to answer (a busy host): never start a second
+        say "dockerd is running but does not answer yet; waiting for it"
+        for _ in $(seq 60); do engine_answers && return 0; sleep 1; done
+        say "the running dockerd did not answer within 60 s; see $DOCKERD_LOG"
+        return 1
+    fi
     if [ "$(id -u)" != 0 ] || ! command -v dockerd >/dev/null; then
         say "no Docker engine answers and dockerd cannot be started here (needs root and docker.io)"
         return 1

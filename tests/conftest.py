@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from packaging.version import Version
 
 from app.config import Settings
 from app.database import make_engine
@@ -40,6 +41,20 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_databases: run against the embedded SQLite and a real PostgreSQL")
+    refuse_a_pytest_that_loses_xdist_groups(config)
+
+
+def refuse_a_pytest_that_loses_xdist_groups(config: pytest.Config) -> None:
+    """The container and fault modules need `--dist loadgroup` (one engine, one stack per group).
+
+    pytest 9.2 keeps a node's id where pytest-xdist 3.8 cannot add the group to it, and then
+    every group is spread over the workers without a word (pyproject.toml pins pytest below it).
+    """
+    if config.getoption("dist", None) == "loadgroup" and Version(pytest.__version__) >= Version("9.2"):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} loses pytest-xdist's test groups under --dist loadgroup; "
+            "install the test extra again (pip install -e '.[test]') to get pytest < 9.2"
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -127,3 +142,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("fault test figures")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the dockerd the container tests started, once, after every worker is done.
+
+    Only the controller (or a run without xdist) does it: a module or a worker that stopped
+    the engine would stop it under the containers of a module still running on another worker.
+    """
+    if hasattr(session.config, "workerinput"):
+        return
+    from tests.container.docker_support import stop_engine_if_started
+
+    stop_engine_if_started()

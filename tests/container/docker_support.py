@@ -23,7 +23,13 @@ IMAGE = "textbook:latest"
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=check)
+    """`docker ARGS`; with `check`, a failure names the command and what the engine said."""
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"`docker {' '.join(args)}` exited {result.returncode}:\n{result.stderr[-3000:]}{result.stdout[-1000:]}"
+        )
+    return result
 
 
 def engine_or_skip_reason() -> str | None:
@@ -37,7 +43,11 @@ def engine_or_skip_reason() -> str | None:
 
 
 def stop_engine_if_started() -> None:
-    """Stop dockerd if `engine_or_skip_reason` started it (images stay on disk for the next run)."""
+    """Stop dockerd if `engine_or_skip_reason` started it (images stay on disk for the next run).
+
+    Called once, when the whole test session ends (tests/conftest.py), never by a module: under
+    `pytest -n 2` a module's teardown would stop the engine under another module's containers.
+    """
     subprocess.run(["bash", str(IMAGE_SCRIPT), "stop-engine"], capture_output=True, text=True, timeout=60)
 
 

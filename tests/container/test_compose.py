@@ -25,7 +25,6 @@ from tests.container.docker_support import (
     engine_or_skip_reason,
     free_port,
     http,
-    stop_engine_if_started,
 )
 
 pytestmark = [pytest.mark.container, pytest.mark.xdist_group("container")]
@@ -134,7 +133,6 @@ def stack() -> Iterator[dict]:
         }
     finally:
         compose(env, "down", "--volumes", "--remove-orphans", "--timeout", "30", check=False)
-        stop_engine_if_started()
 
 
 def test_the_migration_ran_once_and_succeeded(stack: dict) -> None:

@@ -26,7 +26,6 @@ from tests.container.docker_support import (
     http,
     inspect,
     run_flags,
-    stop_engine_if_started,
     wait_healthy,
 )
 
@@ -43,11 +42,8 @@ def image() -> Iterator[str]:
     reason = engine_or_skip_reason()
     if reason:
         pytest.skip(reason)
-    try:
-        build_image()
-        yield IMAGE
-    finally:
-        stop_engine_if_started()
+    build_image()
+    yield IMAGE
 
 
 @pytest.fixture(scope="module")
