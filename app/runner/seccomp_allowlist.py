@@ -55,6 +55,7 @@ ALLOWED_SYSCALLS: tuple[str, ...] = (
     "sendfile",
     "sendto",
     "set_robust_list",
+    "sigaltstack",
     "socketpair",
     "uname",
     "unlink",

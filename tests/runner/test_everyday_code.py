@@ -55,6 +55,11 @@ EVERYDAY = {
         "print(np.array_equal(np.load('a.npy'), a), np.loadtxt('a.csv').shape, np.linalg.eigvalsh(a @ a.T).shape)\n",
         "True (2, 3) (2,)\n",
     ),
+    "faulthandler-on": (
+        "import faulthandler\nlog = open('crash.log', 'w')\nfaulthandler.enable(file=log)\n"
+        "print(faulthandler.is_enabled())\nfaulthandler.disable()\nprint(faulthandler.is_enabled())\n",
+        "True\nFalse\n",
+    ),
     "figure-to-file": (
         "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.hist([1, 2, 2, 3])\nfig.savefig('h.png')\n"
         "import os\nprint(os.path.getsize('h.png') > 1000)\nplt.close(fig)\n",

@@ -56,9 +56,9 @@ def run_traced(tracing_python: str, pytest_args: list[str]) -> None:
     original = template_handle.TemplateHandle.__init__
 
     def traced(
-        self: template_handle.TemplateHandle, limits: RunnerLimits, *, allow_unsafe: bool, python: str | None = None
+        self: template_handle.TemplateHandle, limits: RunnerLimits, *, python: str | None = None, **options: Any
     ) -> None:
-        original(self, limits, allow_unsafe=allow_unsafe, python=python or tracing_python)
+        original(self, limits, python=python or tracing_python, **options)
 
     template_handle.TemplateHandle.__init__ = traced  # type: ignore[method-assign]
     # Under strace everything is several times slower: give runs room to finish, or their calls are lost.
