@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
 
 from app.content.plugins.callout import callout_plugin
 from app.content.plugins.claims import claims_plugin
@@ -25,11 +27,28 @@ def build_markdown(instruments: InstrumentCatalog) -> MarkdownIt:
     md.use(callout_plugin)
     md.use(claims_plugin)
     # Tables scroll inside their own box on narrow screens.
-    md.add_render_rule(
-        "table_open",
-        lambda self, tokens, idx, options, env: (
-            '<div class="table-scroll" tabindex="0" role="region" aria-label="Table"><table>\n'
-        ),
-    )
+    md.add_render_rule("table_open", lambda self, tokens, idx, options, env: table_open_html(tokens, idx, env))
     md.add_render_rule("table_close", lambda self, tokens, idx, options, env: "</table></div>\n")
     return md
+
+
+def table_open_html(tokens: list[Token], idx: int, env: dict) -> str:
+    """The scrolling box of a table, a region named by its number and its column heads.
+
+    Each region's name is unique on the page ("Table 2: Method, Trainable parameters"), so a
+    screen reader's list of landmarks tells the chapter's tables apart.
+    """
+    env["tables"] = env.get("tables", 0) + 1
+    heads = []
+    for token in tokens[idx + 1 :]:
+        if token.type == "tr_close":
+            break
+        if token.type == "inline":
+            heads.append(_plain(token))
+    label = f"Table {env['tables']}" + (f": {', '.join(head for head in heads if head)}" if any(heads) else "")
+    return f'<div class="table-scroll" tabindex="0" role="region" aria-label="{escapeHtml(label)}"><table>\n'
+
+
+def _plain(inline: Token) -> str:
+    """An inline token's words without their markup (math keeps its TeX source)."""
+    return "".join(child.content for child in inline.children or [] if child.content).strip()
