@@ -24,6 +24,7 @@ from nbformat.notebooknode import NotebookNode
 
 from app.content.frontmatter import split_front_matter
 from app.content.model import Chapter
+from app.content.plugins.claims import plain_numbers
 from app.content.plugins.snippet import FENCE_WORD as SNIPPET_FENCE
 
 __all__ = ["chapter_notebook", "notebook_filename"]
@@ -66,7 +67,7 @@ def chapter_notebook(chapter: Chapter, chapter_url: str, edits: Mapping[str, str
     prose: list[str] = []
 
     def flush() -> None:
-        text = "\n".join(prose).strip()
+        text = plain_numbers("\n".join(prose)).strip()  # a computed number's mark is for `textbook check`
         if text:
             cells.append(nbformat.v4.new_markdown_cell(text))
         prose.clear()
@@ -128,7 +129,7 @@ def _heading(chapter: Chapter, chapter_url: str, mine: bool, lede: str) -> str:
     version = " — your version, with the snippets as you last ran them" if mine else ""
     return (
         f"# {chapter.number:02d} {chapter.title}{version}\n\n"
-        f"{lede.strip()}\n\n"
+        f"{plain_numbers(lede).strip()}\n\n"
         f"*AI // Encyclopedia, Volume {chapter.volume}, Chapter {chapter.number}.* "
         f"The interactive chapter, with its instruments and graded exercises: [{chapter_url}]({chapter_url})\n\n"
         "Run the cells top to bottom: the first one defines `plot_xy`, the helper every snippet may use."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nbformat
+import pytest
 from fastapi.testclient import TestClient
 from nbclient import NotebookClient
 
@@ -31,6 +32,18 @@ def test_the_notebook_is_valid_and_keeps_prose_math_and_snippets(client: TestCli
     assert r"\frac{\alpha}{r}" in markdown, "math stays LaTeX"
     assert "$$ (LoRA)" not in markdown and "<math" not in markdown
     assert "**Exercise 6.1.**" in markdown and "Instrument 6.1" in markdown
+
+
+@pytest.mark.parametrize(
+    ("slug", "number"),
+    [("fine-tuning", "a 7B model wants\n~112 GB"), ("compression", "36.6 GB of weights")],
+)
+def test_computed_numbers_read_as_plain_numbers(client: TestClient, slug: str, number: str) -> None:
+    """The prose's `[36.6 GB]{instrument=… figure=…}` marks are for `textbook check`, not for readers."""
+    notebook = nbformat.reads(client.get(f"/chapters/{slug}/notebook.ipynb").text, as_version=4)
+    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert "{instrument=" not in markdown and "{snippet=" not in markdown
+    assert number in markdown
 
 
 def test_the_notebook_executes_in_a_plain_kernel(client: TestClient) -> None:

@@ -25,6 +25,13 @@ SOURCES = ("snippet", "instrument")
 # What is left of a claim the attrs syntax could not read (an unquoted value with a dot, say):
 # it would print as text and never be checked.
 _UNREAD = re.compile(r"\]\{[^}]*\b(?:snippet|instrument)=")
+# A whole claim in Markdown source: `[36.6 GB]{instrument=... figure=...}` (its braces may wrap lines).
+_MARKED = re.compile(r"\[([^\[\]]+)\]\{[^{}]*\b(?:snippet|instrument)=[^{}]*\}")
+
+
+def plain_numbers(markdown: str) -> str:
+    """Markdown source with each computed number as the reader sees it (`36.6 GB`), its mark gone."""
+    return _MARKED.sub(r"\1", markdown)
 
 
 def _text(children: list[Token], start: int) -> tuple[str, int]:
