@@ -10,6 +10,8 @@ embedded SQLite *and* a real PostgreSQL server that the session starts itself
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from app.database import make_engine
 from app.main import create_app
 from app.schema import upgrade
 from bench.postgres import PostgresServer, postgres_bin_dir, postgres_server
+from tests.container.docker_support import ENGINE_STARTED_MARK, stop_engine_if_this_session_started_it
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -42,6 +45,8 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_databases: run against the embedded SQLite and a real PostgreSQL")
     refuse_a_pytest_that_loses_xdist_groups(config)
+    if not hasattr(config, "workerinput"):  # the controller: its xdist workers inherit the variable
+        os.environ[ENGINE_STARTED_MARK] = str(Path(tempfile.mkdtemp(prefix="textbook-tests-")) / "started-dockerd")
 
 
 def refuse_a_pytest_that_loses_xdist_groups(config: pytest.Config) -> None:
@@ -145,13 +150,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the dockerd the container tests started, once, after every worker is done.
+    """Stop the dockerd this session's container tests started, once, after every worker is done.
 
     Only the controller (or a run without xdist) does it: a module or a worker that stopped
     the engine would stop it under the containers of a module still running on another worker.
     """
-    if hasattr(session.config, "workerinput"):
+    mark = os.environ.get(ENGINE_STARTED_MARK)
+    if hasattr(session.config, "workerinput") or not mark:
         return
-    from tests.container.docker_support import stop_engine_if_started
-
-    stop_engine_if_started()
+    stop_engine_if_this_session_started_it(Path(mark))
+    shutil.rmtree(Path(mark).parent, ignore_errors=True)

@@ -7,6 +7,7 @@ it may (root, Debian's docker.io installed or installable) and says plainly why 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -32,6 +33,12 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.C
     return result
 
 
+# A file the test session's controller names (tests/conftest.py): a worker that had to start
+# dockerd creates it, and the controller stops that dockerd when the whole session ends. A session
+# that found an engine already running leaves it alone (another session's tests may be using it).
+ENGINE_STARTED_MARK = "TEXTBOOK_TESTS_STARTED_DOCKERD"
+
+
 def engine_or_skip_reason() -> str | None:
     """None when a Docker engine answers (started here if need be), else why the tests skip."""
     if shutil.which("docker") is None:
@@ -39,16 +46,19 @@ def engine_or_skip_reason() -> str | None:
     result = subprocess.run(["bash", str(IMAGE_SCRIPT), "engine"], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         return f"no Docker engine reachable and none could be started: {result.stderr.strip()}"
+    if "starting dockerd" in result.stderr and os.environ.get(ENGINE_STARTED_MARK):
+        Path(os.environ[ENGINE_STARTED_MARK]).touch()
     return None
 
 
-def stop_engine_if_started() -> None:
-    """Stop dockerd if `engine_or_skip_reason` started it (images stay on disk for the next run).
+def stop_engine_if_this_session_started_it(mark: Path) -> None:
+    """Stop the dockerd `engine_or_skip_reason` started in this session (images stay on disk).
 
     Called once, when the whole test session ends (tests/conftest.py), never by a module: under
     `pytest -n 2` a module's teardown would stop the engine under another module's containers.
     """
-    subprocess.run(["bash", str(IMAGE_SCRIPT), "stop-engine"], capture_output=True, text=True, timeout=60)
+    if mark.exists():
+        subprocess.run(["bash", str(IMAGE_SCRIPT), "stop-engine"], capture_output=True, text=True, timeout=60)
 
 
 def build_image() -> None:
