@@ -63,9 +63,10 @@ def claim_problems(claim: Claim, snippets: Mapping[str, Snippet], refs: Mapping[
         return [f"{where}: no instrument '{claim.source_id}' in this chapter (ids: {', '.join(refs) or 'none'})"]
     try:
         _, result = CATALOG[ref.name].run({**ref.params, **dict(claim.settings)})
-        computed = result_figure(result, claim.figure)
+        computed = result_figure(result, claim.figure) * claim.scale
     except (ValueError, AttributeError, KeyError, TypeError, IndexError) as exc:
         return [f"{where}: instrument '{ref.id}': {exc}"]
     if not _holds(computed, value, half_unit):
-        return [f"{where}: instrument '{ref.id}' shows {computed:.6g} for {'+'.join(claim.figure)}"]
+        figure = "+".join(claim.figure).replace("+-", "-") + (f" x {claim.scale:g}" if claim.scale != 1 else "")
+        return [f"{where}: instrument '{ref.id}' shows {computed:.6g} for {figure}"]
     return []

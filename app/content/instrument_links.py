@@ -101,8 +101,9 @@ def _attribute(result: Any, path: str) -> float:
 
 
 def result_figure(result: Any, paths: tuple[str, ...]) -> float:
-    """The figure an instrument's result shows: its attributes at ``paths`` (dotted; an index into a tuple), added."""
-    return sum(_attribute(result, path) for path in paths)
+    """The figure an instrument's result shows: its attributes at ``paths`` (dotted; an index into a tuple), added;
+    a path written ``-name`` is subtracted."""
+    return sum(-_attribute(result, path[1:]) if path.startswith("-") else _attribute(result, path) for path in paths)
 
 
 def figure_value(link: InstrumentLink, ref: InstrumentRef, params: Mapping[str, float]) -> float:

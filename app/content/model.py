@@ -125,7 +125,9 @@ class Claim:
     """A number in the prose that a snippet or an instrument computes: `[0.278]{snippet=outlier-scales}`.
 
     ``source`` is ``snippet`` or ``instrument``; ``settings`` override the placed
-    instrument's params; ``figure`` is the result attribute(s) that give the number.
+    instrument's params; ``figure`` is the result attribute(s) that give the number, added
+    (one written with a leading ``-`` subtracted); ``scale`` turns the figure into the unit
+    written (0.001: an instrument's GB written as TB).
     """
 
     text: str
@@ -134,6 +136,7 @@ class Claim:
     figure: tuple[str, ...]
     settings: tuple[tuple[str, str], ...]
     line: int
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -119,15 +119,16 @@ def test_check_verifies_variant_formulas_and_sampled_variants(tmp_path: Path) ->
 
 
 COMPRESSION = Path(__file__).resolve().parents[2] / "content" / "vol2" / "07-compression.md"
+FINE_TUNING = COMPRESSION.with_name("06-fine-tuning.md")
 
 
-def check_edited_compression(tmp_path: Path, old: str, new: str) -> tuple[list[str], int]:
-    """`textbook check` (no runs) on Chapter 07 with one edit; the problems and the edited line."""
+def check_edited_compression(tmp_path: Path, old: str, new: str, chapter: Path = COMPRESSION) -> tuple[list[str], int]:
+    """`textbook check` (no runs) on Chapter 07 (or `chapter`) with one edit; the problems and the edited line."""
     content = tmp_path / "content" / "vol2"
     content.mkdir(parents=True)
-    source = COMPRESSION.read_text()
+    source = chapter.read_text()
     assert source.count(old) == 1, old
-    (content / "07-compression.md").write_text(source.replace(old, new))
+    (content / chapter.name).write_text(source.replace(old, new))
     before = source[: source.index(old)]
     own_line = before[before.rfind("\n") + 1 :]
     paragraph_start = before[: before.rfind("\n\n") + 2].count("\n") + 1  # where the paragraph's line is counted
@@ -235,3 +236,38 @@ def test_printed_numbers_stand_on_their_own() -> None:
         for text in ("4.5", "4.50", "4.4", "70", "4.6")
     }
     assert holds == {"4.5": True, "4.50": True, "4.4": False, "70": False, "4.6": False}
+
+
+def test_chapter_06s_computed_numbers_hold() -> None:
+    from app.content.loader import load_chapter
+    from app.content.markdown import build_markdown
+    from app.instruments.catalog import INSTRUMENT_CATALOG
+
+    chapter, problems = load_chapter(FINE_TUNING, build_markdown(INSTRUMENT_CATALOG))
+    assert chapter is not None and problems == []
+    html = "".join(getattr(b, "html", "") for b in chapter.blocks)
+    assert html.count('class="computed"') >= 3 and "{instrument=" not in html
+
+
+def test_a_number_written_in_another_unit_is_checked_after_its_scale(tmp_path: Path) -> None:
+    problems, _ = check_edited_compression(
+        tmp_path, "~[1.1 TB]{instrument=vram-fit", "~[1.2 TB]{instrument=vram-fit", FINE_TUNING
+    )
+    assert len(problems) == 1, problems
+    assert (
+        "computed number '1.2 TB': instrument 'vram-fit' shows 1.10847 for by_method.full.total_gb x 0.001"
+        in problems[0]
+    )
+
+
+def test_a_difference_of_two_figures_is_checked(tmp_path: Path) -> None:
+    problems, _ = check_edited_compression(
+        tmp_path, "~[0.4]{instrument=nf4-levels", "~[0.3]{instrument=nf4-levels", FINE_TUNING
+    )
+    assert len(problems) == 1, problems
+    assert "shows 0.373047 for bits_per_param-bits_per_param_double_quant" in problems[0]
+
+
+def test_a_scale_must_be_a_number(tmp_path: Path) -> None:
+    problems, _ = check_edited_compression(tmp_path, 'scale="0.001"', 'scale="thousandth"', FINE_TUNING)
+    assert len(problems) == 1 and "scale=thousandth is not a number" in problems[0], problems

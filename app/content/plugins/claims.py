@@ -26,6 +26,7 @@ SOURCES = ("snippet", "instrument")
 # it would print as text and never be checked.
 _UNREAD = re.compile(r"\]\{[^}]*\b(?:snippet|instrument)=")
 # A whole claim in Markdown source: `[36.6 GB]{instrument=... figure=...}` (its braces may wrap lines).
+_TERM = re.compile(r"[+-]?[^+-]+")
 _MARKED = re.compile(r"\[([^\[\]]+)\]\{[^{}]*\b(?:snippet|instrument)=[^{}]*\}")
 
 
@@ -55,13 +56,18 @@ def _claim(attrs: dict[str, str], text: str, line: int) -> Claim | str:
     if len(sources) != 1:
         return f"computed number '{text}': name exactly one of snippet=<id> or instrument=<id>"
     source = sources[0]
-    rest = {k: v for k, v in attrs.items() if k not in (source, "figure")}
-    figure = tuple(p for p in attrs.get("figure", "").split("+") if p)
-    if source == "snippet" and (rest or figure):
+    rest = {k: v for k, v in attrs.items() if k not in (source, "figure", "scale")}
+    # "a+b-c": the attributes added, one after a minus subtracted (kept as "-c")
+    figure = tuple(term.lstrip("+") for term in _TERM.findall(attrs.get("figure", "")))
+    if source == "snippet" and (rest or figure or "scale" in attrs):
         return f"computed number '{text}': a snippet's number takes no settings ({', '.join(sorted(rest)) or 'figure'})"
     if source == "instrument" and not figure:
         return f"computed number '{text}': an instrument's number needs figure=<result attribute>"
-    return Claim(text, source, attrs[source], figure, tuple(sorted(rest.items())), line)
+    try:
+        scale = float(attrs.get("scale", "1"))
+    except ValueError:
+        return f"computed number '{text}': scale={attrs['scale']} is not a number (0.001 turns GB into TB)"
+    return Claim(text, source, attrs[source], figure, tuple(sorted(rest.items())), line, scale)
 
 
 def collect_claims(state: StateCore) -> None:
