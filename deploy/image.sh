@@ -3,7 +3,8 @@
 # during `docker build`: the Python wheels and the front-end assets are made on the host first.
 #
 #   deploy/image.sh            build the image
-#   deploy/image.sh engine     only make sure a Docker engine answers (start dockerd if we may)
+#   deploy/image.sh engine     only make sure a Docker engine answers (start dockerd if we may;
+#                              prints "started" when it did)
 #   deploy/image.sh stop-engine  stop the dockerd that `engine` started, if it did
 #   deploy/image.sh base       only make sure debian:bookworm-slim exists locally
 #   deploy/image.sh seccomp    write build/seccomp-sandbox.json (the profile `docker run` needs)
@@ -43,6 +44,7 @@ ensure_engine() {
     say "starting dockerd in the background (log: $DOCKERD_LOG)"
     nohup dockerd >"$DOCKERD_LOG" 2>&1 &
     echo $! >"$DOCKERD_PIDFILE"
+    ENGINE_STARTED=1
     for _ in $(seq 60); do
         engine_answers && return 0
         sleep 1
@@ -165,10 +167,10 @@ build_image() {
 }
 
 case "${1:-build}" in
-    engine) ensure_engine ;;
+    engine) ensure_engine && if [ -n "${ENGINE_STARTED:-}" ]; then echo started; fi ;;
     stop-engine) stop_engine ;;
     base) ensure_engine && ensure_base ;;
     seccomp) write_seccomp_profile ;;
     build) ensure_engine && ensure_base && build_wheels && build_image && write_seccomp_profile ;;
-    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -46,7 +46,7 @@ def engine_or_skip_reason() -> str | None:
     result = subprocess.run(["bash", str(IMAGE_SCRIPT), "engine"], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         return f"no Docker engine reachable and none could be started: {result.stderr.strip()}"
-    if "starting dockerd" in result.stderr and os.environ.get(ENGINE_STARTED_MARK):
+    if result.stdout.strip() == "started" and os.environ.get(ENGINE_STARTED_MARK):
         Path(os.environ[ENGINE_STARTED_MARK]).touch()
     return None
 

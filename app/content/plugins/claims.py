@@ -25,8 +25,9 @@ SOURCES = ("snippet", "instrument")
 # What is left of a claim the attrs syntax could not read (an unquoted value with a dot, say):
 # it would print as text and never be checked.
 _UNREAD = re.compile(r"\]\{[^}]*\b(?:snippet|instrument)=")
-# A whole claim in Markdown source: `[36.6 GB]{instrument=... figure=...}` (its braces may wrap lines).
+# One term of a figure: "a+b-c" is a, +b and -c.
 _TERM = re.compile(r"[+-]?[^+-]+")
+# A whole claim in Markdown source: `[36.6 GB]{instrument=... figure=...}` (its braces may wrap lines).
 _MARKED = re.compile(r"\[([^\[\]]+)\]\{[^{}]*\b(?:snippet|instrument)=[^{}]*\}")
 
 
