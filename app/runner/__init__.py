@@ -25,7 +25,10 @@ How it works
 ------------
 * The template process (template_process.py; the pool's handle on it is
   template_handle.py) is started with a clean environment and no inherited
-  file descriptors, imports NumPy and matplotlib once, runs a warm-up snippet,
+  file descriptors, through a launcher (runtime_view.py) that first binds the
+  virtualenv and our package at neutral paths (/mnt/textbook) in a mount
+  namespace of its own, so nothing it imports names the checkout. It imports
+  NumPy and matplotlib once, runs a warm-up snippet,
   compiles the seccomp filter to BPF (seccomp_policy.py) and prepares a
   read-only root tree (bind mounts of the interpreter, site-packages and
   system libraries, inside its own mount namespace). It makes itself pid 1 of

@@ -33,7 +33,13 @@ def problems_in(facts: dict[str, Any]) -> list[str]:
 
 
 def full_report(
-    limits: RunnerLimits, stage: sandbox.Stage, drop_to: int | None, unknown: list[str], *, allow_list: bool = True
+    limits: RunnerLimits,
+    stage: sandbox.Stage,
+    drop_to: int | None,
+    unknown: list[str],
+    *,
+    allow_list: bool = True,
+    runtime_view: tuple[str | None, str | None] = (None, None),
 ) -> IsolationReport:
     who = "uid 65534 (nobody) on the host" if drop_to is not None else f"the server's own uid {os.geteuid()}"
     details = [
@@ -44,6 +50,7 @@ def full_report(
             f"mount namespace: read-only root with {len(stage.mounts)} runtime paths; "
             "project files, /etc, /home and /proc are absent (verified)"
         ),
+        _runtime_view_line(*runtime_view),
         f"scratch: private {limits.scratch_mb} MB tmpfs at {stage.scratch}, gone after each run",
         "ipc, uts and cgroup namespaces; clean environment; no inherited file descriptors",
         (
@@ -62,6 +69,12 @@ def full_report(
     if unknown:
         details.append("libseccomp did not know: " + ", ".join(unknown))
     return IsolationReport("full", details)
+
+
+def _runtime_view_line(root: str | None, reason: str | None) -> str:
+    if root is not None:
+        return f"runtime view: the virtualenv and the runner's code seen at {root}: a run meets no path of the checkout"
+    return f"runtime view: none ({reason or 'not asked for'}); a run sees the runtime's host paths"
 
 
 def fallback_report(reason: str, *, allow_unsafe: bool, seccomp: bool) -> IsolationReport:

@@ -152,16 +152,7 @@ def prepare_stage(
     A CUDA template also passes the NVIDIA device nodes and driver libraries (app/fleet/gpu.py):
     each is bound at its own path, and nothing else of /dev or the host comes with them.
     """
-    try:
-        linux.unshare(linux.CLONE_NEWNS)
-    except PermissionError:
-        # Not root: a user namespace of our own gives the mount rights, mapped to ourselves.
-        uid, gid = os.geteuid(), os.getegid()
-        linux.unshare(linux.CLONE_NEWUSER | linux.CLONE_NEWNS)
-        linux.write_proc_file("/proc/self/setgroups", "deny")
-        linux.write_proc_file("/proc/self/uid_map", f"{uid} {uid} 1")
-        linux.write_proc_file("/proc/self/gid_map", f"{gid} {gid} 1")
-    linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+    enter_private_mount_namespace()
     # Handles first: a source under /tmp must stay reachable once /tmp is covered.
     # Their kind and real path too: once /tmp is covered, a path under it no longer resolves.
     kinds = {path: (os.path.realpath(path), os.path.isdir(path)) for path in paths}
@@ -169,7 +160,7 @@ def prepare_stage(
     devices = {name: os.open("/dev/" + name, os.O_PATH) for name in _DEVICES if os.path.exists("/dev/" + name)}
     links = {name: os.readlink(name) for name in ("/lib", "/lib64") if os.path.islink(name)}
     extra = {path: os.open(path, os.O_PATH) for path in [*cuda_nodes, *cuda_files] if os.path.exists(path)}
-    extra = {path: handle for path, handle in extra.items() if not any(_within(path, mounted) for mounted in paths)}
+    extra = {path: handle for path, handle in extra.items() if not any(path_within(path, mounted) for mounted in paths)}
     links.update(library_links([path for path in paths if not os.path.isdir(path)]))
     root, covered = STAGE_ROOT, False
     try:
@@ -204,7 +195,7 @@ def prepare_stage(
             linux.mount(f"/proc/self/fd/{handle}", root + path, None, linux.MS_BIND)
             if path in cuda_files:
                 _remount_read_only(root + path)
-        scratch = FALLBACK_SCRATCH if any(_within(path, SCRATCH) for path in paths) else SCRATCH
+        scratch = FALLBACK_SCRATCH if any(path_within(path, SCRATCH) for path in paths) else SCRATCH
         os.makedirs(root + scratch, exist_ok=True)
         _remount_read_only(root)
     except OSError:
@@ -217,7 +208,22 @@ def prepare_stage(
     return Stage(root=root, mounts=tuple(paths), scratch=scratch)
 
 
-def _within(path: str, directory: str) -> bool:
+def enter_private_mount_namespace() -> None:
+    """A mount namespace of this process alone, whose mounts never propagate to the host."""
+    try:
+        linux.unshare(linux.CLONE_NEWNS)
+    except PermissionError:
+        # Not root: a user namespace of our own gives the mount rights, mapped to ourselves.
+        uid, gid = os.geteuid(), os.getegid()
+        linux.unshare(linux.CLONE_NEWUSER | linux.CLONE_NEWNS)
+        linux.write_proc_file("/proc/self/setgroups", "deny")
+        linux.write_proc_file("/proc/self/uid_map", f"{uid} {uid} 1")
+        linux.write_proc_file("/proc/self/gid_map", f"{gid} {gid} 1")
+    linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+
+
+def path_within(path: str, directory: str) -> bool:
+    """Whether `path` is `directory` or lies under it (by name: no link is resolved)."""
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 

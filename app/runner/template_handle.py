@@ -1,5 +1,9 @@
 """The pool's handle on the template process: start it, ask it to fork run processes, replace it.
 
+Starting it runs the launcher (runtime_view.py), which reports where the runtime
+view put our package and then becomes the template process; only then does the
+pool send the configuration, with paths as the view names them.
+
 Each run process arrives as a `RunProcess`: its result channel (the socket to
 the snippet's process), the status socket on which the template process
 reports how it ended, and a pidfd, so killing it can never hit a recycled pid.
@@ -22,21 +26,14 @@ from pathlib import Path
 
 from .channel import Channel, wait_readable
 from .protocol import IsolationReport, RunnerError, RunnerLimits
+from .runtime_view import launcher_command
 from .sandbox import LIBRARY_ENVIRONMENT
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _TOP_PACKAGE = __name__.split(".")[0]
 _IMPORT_ROOT = _PACKAGE_DIR.parents[len(__name__.split(".")) - 2]
-_TEMPLATE_MODULE = __name__.rsplit(".", 1)[0] + ".template_process"
-# The template process's command line carries nothing of the host: the configuration (with the
-# project's path) comes as the first packet on the control socket, whose fd number is the only argument.
-_BOOT = (
-    "import json, socket, sys; "
-    "ctl = socket.socket(fileno=int(sys.argv[1])); "
-    "config = json.loads(ctl.recv(1 << 20)); "
-    "sys.path.insert(0, config['import_root']); "
-    f"from {_TEMPLATE_MODULE} import main; main(ctl, config)"
-)
+# Paths every probe must find absent inside the sandbox (besides our package, wherever the view put it).
+_ABSENT_IN_RUNS = ["/etc/passwd", "/home", "/proc/self"]
 
 
 class TemplateDied(RunnerError):
@@ -187,19 +184,10 @@ class TemplateHandle:
 
     async def start(self, timeout_s: float) -> IsolationReport:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {
-            "import_root": str(_IMPORT_ROOT),
-            "limits": self._limits.to_dict(),
-            "allow_unsafe": self._allow_unsafe,
-            "project_root": str(_IMPORT_ROOT),
-            "hidden_package": _TOP_PACKAGE,
-            "hidden_paths": [str(_IMPORT_ROOT / _TOP_PACKAGE), "/etc/passwd", "/home", "/proc/self"],
-            "cuda": self._cuda,
-        }
         with theirs:
             # Popen only forks and execs here; the slow part (imports) is awaited below.
             self._process = subprocess.Popen(  # noqa: ASYNC220
-                [self._python, "-I", "-c", _BOOT, str(theirs.fileno())],
+                launcher_command(self._python, theirs.fileno(), str(_IMPORT_ROOT)),
                 pass_fds=[theirs.fileno()],
                 env=template_environment(),
                 stdin=subprocess.DEVNULL,
@@ -207,10 +195,9 @@ class TemplateHandle:
                 cwd="/",
                 start_new_session=True,  # the server's terminal signals are not the template's
             )
-        ours.send(json.dumps(config).encode())  # waits in the socket until the process reads it
         ours.setblocking(False)
         try:
-            message, _ = await asyncio.wait_for(_receive(ours), timeout_s)
+            message, _ = await asyncio.wait_for(self._configure(ours), timeout_s)
         except (TimeoutError, TemplateDied) as exc:
             ours.close()
             await self.stop()
@@ -225,6 +212,24 @@ class TemplateHandle:
         if not self.isolation.can_run:
             await self.stop()
         return self.isolation
+
+    async def _configure(self, ours: socket.socket) -> tuple[bytes, list[int]]:
+        """The launcher says where the view put our package; the template gets its configuration, says hello."""
+        message, _ = await _receive(ours)
+        view = json.loads(message)
+        import_root = str(view["import_root"])
+        config = {
+            "import_root": import_root,
+            "limits": self._limits.to_dict(),
+            "allow_unsafe": self._allow_unsafe,
+            "project_root": import_root,
+            "hidden_package": _TOP_PACKAGE,
+            "hidden_paths": [os.path.join(import_root, _TOP_PACKAGE), *_ABSENT_IN_RUNS],
+            "cuda": self._cuda,
+            "runtime_view": {"root": view["view"], "reason": view["reason"]},
+        }
+        ours.send(json.dumps(config).encode())  # waits in the socket until the template process reads it
+        return await _receive(ours)
 
     async def spawn(self) -> RunProcess:
         async with self._lock:

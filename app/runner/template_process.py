@@ -12,6 +12,8 @@ process may start any number of child pid namespaces only from a namespace it
 owns. Each run process is then forked straight into a fresh one: one fork per run.
 
 Control protocol (SOCK_SEQPACKET, one JSON object per packet):
+  launcher -> pool          {"event": "view", "import_root": ..., "view": "/mnt/textbook" | null, "reason": ...}
+  pool -> template process  the configuration (TemplateConfig), paths as the view names them
   template process -> pool  {"event": "hello", "isolation": {...}}
   pool -> template process  {"op": "spawn"}   reply {"pid": ...} + fds [data, status, pidfd]
                                      or   {"error": "..."} without fds
@@ -54,6 +56,7 @@ class TemplateConfig:
     hidden_package: str
     hidden_paths: list[str] = field(default_factory=list)
     cuda: dict[str, list[str]] | None = None  # device nodes and driver libraries: a CUDA template
+    runtime_view: dict[str, str | None] = field(default_factory=dict)  # from the launcher: root, or why none
 
     @property
     def device(self) -> str:
@@ -68,6 +71,7 @@ class TemplateConfig:
             hidden_package=str(raw["hidden_package"]),
             hidden_paths=[str(path) for path in raw["hidden_paths"]],
             cuda=raw.get("cuda"),
+            runtime_view=dict(raw.get("runtime_view") or {}),
         )
 
     def forget_host_paths(self) -> None:
@@ -151,7 +155,15 @@ class TemplateProcess:
                 self.pid_namespace = None
             sandbox.release_stage(stage)
             return "sandbox self-check failed: " + "; ".join(problems)
-        return isolation.full_report(self.config.limits, stage, drop_to, unknown, allow_list=self.config.cuda is None)
+        view = self.config.runtime_view
+        return isolation.full_report(
+            self.config.limits,
+            stage,
+            drop_to,
+            unknown,
+            allow_list=self.config.cuda is None,
+            runtime_view=(view.get("root"), view.get("reason")),
+        )
 
     def _become_pid_namespace_init(self) -> None:
         linux.unshare(linux.CLONE_NEWPID)
@@ -339,9 +351,9 @@ def _forget_the_runtime_location() -> None:
     """sys.executable, the prefixes and orig_argv[0] name the base interpreter, not the virtualenv.
 
     What stays: sys.path's site-packages entry and the file names of the modules imported from
-    it (NumPy, matplotlib, and our executor's code on the stack): later imports need those, so
-    a virtualenv inside the project still shows there. Run from an installed copy outside the
-    project (the container image's /opt/venv) and no path of the checkout is left in memory.
+    it (NumPy, matplotlib, and our executor's code on the stack): later imports need those.
+    They name the runtime view (runtime_view.py: /mnt/textbook), not the checkout, unless the
+    launcher could make no view (the isolation report then says why).
     """
     base = str(getattr(sys, "_base_executable", ""))  # a virtualenv's interpreter is a link to this one
     executable = base if os.path.isfile(base) and _within_prefix(base, sys.base_exec_prefix) else ""

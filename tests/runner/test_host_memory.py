@@ -32,6 +32,37 @@ def test_the_command_line_and_sys_path_carry_no_project_path(sandbox: PoolHarnes
     assert str(PROJECT_ROOT) not in path and str(PROJECT_ROOT / "app") not in path
 
 
+def test_no_module_file_frame_or_directory_names_the_project(sandbox: PoolHarness) -> None:
+    # With the virtualenv inside the project (a checkout's .venv), site-packages' sys.path entry, the
+    # __file__ of NumPy, matplotlib and every module imported from there, our executor's frames under
+    # the snippet, and the read-only root's own directories all named the project: 273 of them.
+    code = (
+        "import os, sys\n"
+        f"project = {str(PROJECT_ROOT)!r}\n"
+        "named = [entry for entry in sys.path if project in entry]\n"
+        "for name, module in list(sys.modules.items()):\n"
+        "    named += [name] if project in str(getattr(module, '__file__', '')) else []\n"
+        "frame = sys._getframe()\n"
+        "while frame is not None:\n"
+        "    named += [frame.f_code.co_filename] if project in frame.f_code.co_filename else []\n"
+        "    frame = frame.f_back\n"
+        "import numpy, matplotlib.pyplot\n"
+        "print(len(named), named[:3])\n"
+        "print(os.path.exists(project), numpy.__file__)\n"
+    )
+    result = sandbox.run(code)
+    assert result.status == "ok", result
+    assert result.stdout.splitlines()[0] == "0 []", result.stdout
+    exists, numpy_file = result.stdout.splitlines()[1].split(" ", 1)
+    assert exists == "False" and str(PROJECT_ROOT) not in numpy_file, result.stdout
+
+
+def test_the_runtime_view_stays_in_the_template_process_namespace(sandbox: PoolHarness) -> None:
+    # The launcher's mounts (a tmpfs over /mnt) are private: the host's /mnt is untouched.
+    assert any(line.startswith("runtime view: ") and "/mnt/textbook" in line for line in sandbox.pool.isolation.details)
+    assert not os.path.exists("/mnt/textbook")
+
+
 def test_the_editable_install_finder_is_gone(sandbox: PoolHarness) -> None:
     # Its MAPPING named the project's app directory.
     code = (

@@ -116,7 +116,7 @@ def test_app_source_and_project_files_are_invisible(sandbox: PoolHarness) -> Non
     code = (
         "import os\n"
         f"print(os.path.exists({str(source)!r}), os.path.exists({str(PROJECT_ROOT / 'pyproject.toml')!r}))\n"
-        f"print(sorted(os.listdir({str(PROJECT_ROOT)!r})))\n"
+        f"print(os.path.isdir({str(PROJECT_ROOT)!r}) and sorted(os.listdir({str(PROJECT_ROOT)!r})))\n"
         "import app\n"
     )
     result = sandbox.run(code)
