@@ -13,6 +13,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from pydantic import ValidationError
+
 from app.config import Settings
 
 log = logging.getLogger("textbook")
@@ -185,6 +187,16 @@ def database(settings: Settings, action: str, revision: str) -> int:
     return 1
 
 
+def settings_problems(error: ValidationError) -> str:
+    """What is wrong with the settings, one line per variable, in the names an operator sets."""
+    lines = ["textbook: nothing started, a setting is not valid:"]
+    for problem in error.errors():
+        name = "TEXTBOOK_" + "_".join(str(part) for part in problem["loc"]).upper()
+        given = problem.get("input")
+        lines.append(f"  {name}={given!r}: {problem['msg']}" if problem["loc"] else f"  {problem['msg']}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="textbook", description="AI // Encyclopedia")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -218,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     overrides = {k: v for k, v in vars(args).items() if k in ("host", "port", "content_dir") and v is not None}
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        print(settings_problems(exc), file=sys.stderr)
+        return 2
     if args.command == "serve":
         return serve(settings, args.reload)
     if args.command == "db":

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     runner_health_interval_s: float = Field(
         default=2.0, gt=0, le=60, description="how often the web app checks each runner service"
     )
+    runner_template_renewal_s: float = Field(
+        default=600.0,
+        ge=5,
+        le=86400,
+        description="replace the template process after this many seconds of use (fresh hash seed and layout)",
+    )
     runner_gpu: Literal["auto", "off"] = Field(
         default="auto", description="offer the NVIDIA GPU to snippets when one is usable here (auto) or never (off)"
     )

@@ -90,6 +90,7 @@ def build_local_runner(settings: Settings) -> LocalRunner:
             queue_size=settings.runner_queue,
             allow_unsafe=settings.runner_allow_unsafe,
             cuda=cuda,
+            renew_template_s=settings.runner_template_renewal_s,
         )
 
     gpu = find_cuda()

@@ -115,3 +115,18 @@ def test_a_full_runner_answers_429_with_retry_after(tmp_path: Path) -> None:
     assert int(response.headers["Retry-After"]) >= 1
     assert "busy" in response.json()["detail"]
     assert fragment.status_code == 429 and "busy" in fragment.text
+
+
+def test_the_operator_sets_how_long_runs_share_a_hash_seed(tmp_path: Path) -> None:
+    # TEXTBOOK_RUNNER_TEMPLATE_RENEWAL_S: runs are forks of the template process, so they share its
+    # string-hash seed until it is replaced by a freshly started one.
+    code = {"code": "print(hash('which seed?'))"}
+    with TestClient(create_app(make_settings(tmp_path, runner_template_renewal_s=5))) as client:
+        first = client.post("/api/run", json=code).json()
+        assert first["status"] == "ok"
+        seeds = {first["stdout"]}
+        deadline = time.monotonic() + 90  # 5 s of use, then a template start (seconds; slower under load)
+        while len(seeds) == 1 and time.monotonic() < deadline:
+            time.sleep(1)
+            seeds.add(client.post("/api/run", json=code).json()["stdout"])
+    assert len(seeds) == 2, seeds
