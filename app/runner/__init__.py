@@ -30,8 +30,9 @@ How it works
   namespace of its own, so nothing it imports names the checkout. It imports
   NumPy and matplotlib once, runs a warm-up snippet,
   compiles the seccomp filter to BPF (seccomp_policy.py) and prepares a
-  read-only root tree (bind mounts of the interpreter, site-packages and
-  system libraries, inside its own mount namespace). It makes itself pid 1 of
+  read-only root tree (bind mounts of the interpreter, the packages NumPy and
+  matplotlib need (runtime_packages.py) and the system libraries they load,
+  inside its own mount namespace). It makes itself pid 1 of
   a pid namespace of its own, then proves the sandbox works by running a probe
   (probe.py) inside it; the probe's findings become the isolation report
   (isolation.py).

@@ -31,6 +31,7 @@ from typing import Literal
 
 from . import linux
 from .protocol import RunnerLimits
+from .runtime_packages import site_entries
 
 SANDBOX_UID = 65534  # "nobody", both inside the user namespace and (when we are root) on the host
 SANDBOX_GID = 65534
@@ -74,16 +75,18 @@ class Plan:
 def runtime_paths(project_root: str, *, whole_library_directories: bool = False) -> list[str]:
     """Host paths a snippet needs, derived from this (warmed-up) process, not picked by hand.
 
-    The interpreter's prefix and the sys.path directories (site-packages) as
-    directories; every other file this process has mapped (the shared libraries
-    that Python, NumPy and matplotlib loaded: libc, libm, libstdc++, ...) as a
-    single file. sys.path entries inside the project are left out (except
-    site-packages of a virtualenv that lives there), so the app's source is never
-    mounted. Call it after the warm-up, so that the libraries a run loads are loaded.
+    The interpreter's prefix and the sys.path directories as directories, except that
+    of site-packages only what NumPy and matplotlib need (runtime_packages.py); every
+    other file this process has mapped (the shared libraries that Python, NumPy and
+    matplotlib loaded: libc, libm, libstdc++, ...) as a single file. sys.path entries
+    inside the project are left out (except site-packages of a virtualenv that lives
+    there), so the app's source is never mounted. Call it after the warm-up, so that
+    the libraries a run loads are loaded.
 
     `whole_library_directories` mounts the system library directories instead of
-    single files: for a CUDA template process, whose runs load the driver and its
-    dependencies only when they start (no GPU was at hand to derive that list).
+    single files, and site-packages whole: for a CUDA template process, whose runs
+    load the driver and its dependencies only when they start (no GPU was at hand to
+    derive that list).
     """
     project = Path(project_root).resolve()
     wanted: list[Path] = [Path(sys.base_prefix)]
@@ -91,12 +94,12 @@ def runtime_paths(project_root: str, *, whole_library_directories: bool = False)
         if not entry or not os.path.isdir(entry):
             continue
         path = Path(entry).resolve()
+        site_packages = path.name in ("site-packages", "dist-packages")
         inside_project = path == project or project in path.parents
-        if inside_project and path.name not in ("site-packages", "dist-packages"):
+        if (inside_project and not site_packages) or path in project.parents:
             continue
-        if path in project.parents:
-            continue
-        wanted.append(path)
+        needed = site_entries(path) if site_packages and not whole_library_directories else None
+        wanted += [path] if needed is None else needed
     if whole_library_directories:
         system = [name for name in _SYSTEM_LIB_DIRS if os.path.isdir(name) and not os.path.islink(name)]
         wanted += [Path(name).resolve() for name in system]

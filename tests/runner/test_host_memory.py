@@ -115,6 +115,28 @@ def test_the_root_holds_only_the_runtime_it_needs(sandbox: PoolHarness) -> None:
     assert inside < 100 < host, (libc, inside, host)
 
 
+def test_site_packages_holds_only_what_numpy_and_matplotlib_need(sandbox: PoolHarness) -> None:
+    # The whole of site-packages was mounted: 278 entries in a checkout's .venv, the server's own
+    # dependencies among them. Now only the distributions NumPy and matplotlib require, transitively.
+    code = (
+        "import os, sys\n"
+        "site = next(entry for entry in sys.path if entry.endswith('site-packages'))\n"
+        "print(sorted(os.listdir(site)))\n"
+        "import numpy as np, matplotlib.pyplot as plt\n"
+        "from mpl_toolkits.mplot3d import Axes3D\n"
+        "plt.contour(np.outer(np.arange(5), np.arange(5)))\n"  # contourpy: imported lazily, still there
+        "plt.show()\n"
+    )
+    result = sandbox.run(code)
+    assert result.status == "ok", result
+    assert len(result.figures) == 1
+    names = ast.literal_eval(result.stdout)
+    assert {"numpy", "matplotlib", "contourpy", "PIL", "mpl_toolkits"} <= set(names), names
+    server_side = {"fastapi", "starlette", "sqlalchemy", "psycopg", "uvicorn", "pydantic", "jinja2", "app"}
+    assert not server_side & set(names), names
+    assert len(names) < 60, names
+
+
 def test_the_interpreter_names_no_virtualenv_inside_the_project(sandbox: PoolHarness) -> None:
     # sys.executable, sys.prefix and orig_argv[0] were the project's .venv (in a checkout).
     code = (
