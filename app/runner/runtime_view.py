@@ -67,8 +67,10 @@ class ViewPlan:
     python: str  # the interpreter, by its path in the view (a virtualenv is found from that path)
     import_root: str  # where the template process imports our package from
 
-    def to_packet(self) -> dict[str, Any]:
-        return {"event": "view", "import_root": self.import_root, "view": VIEW_ROOT, "reason": None}
+
+def view_packet(import_root: str, *, reason: str | None = None) -> dict[str, Any]:
+    """What the launcher tells the pool: the template's import root, and the view (or why there is none)."""
+    return {"event": "view", "import_root": import_root, "view": None if reason else VIEW_ROOT, "reason": reason}
 
 
 def launcher_command(python: str, ctl_fd: int, import_root: str) -> list[str]:
@@ -111,8 +113,17 @@ def build_view(plan: ViewPlan) -> None:
     finally:
         for handle in sources.values():
             os.close(handle)
-    for finder in glob.glob(VIEW_ROOT + "/venv/lib/python*/site-packages/__editable__*"):
+    for finder in editable_install_files(glob.glob(VIEW_ROOT + "/venv/lib/python*/site-packages")):
         linux.mount("/dev/null", finder, None, linux.MS_BIND)  # site would import it; it maps us to the project
+
+
+def editable_install_files(directories: list[str]) -> list[str]:
+    """The files `pip install -e` puts in the site-packages among `directories`: its finder names the project."""
+    found = []
+    for entry in directories:
+        if os.path.basename(entry) in ("site-packages", "dist-packages") and os.path.isdir(entry):
+            found += [os.path.join(entry, name) for name in os.listdir(entry) if name.startswith("__editable__")]
+    return sorted(found)
 
 
 def launch(ctl_fd: int, import_root: str) -> NoReturn:
@@ -124,10 +135,9 @@ def launch(ctl_fd: int, import_root: str) -> NoReturn:
         except OSError as exc:
             plan = f"could not build it: {exc}"
     if isinstance(plan, ViewPlan):
-        packet, python = plan.to_packet(), plan.python
+        packet, python = view_packet(plan.import_root), plan.python
     else:
-        packet = {"event": "view", "import_root": import_root, "view": None, "reason": plan}
-        python = sys.executable
+        packet, python = view_packet(import_root, reason=plan), sys.executable
     ctl = socket.socket(fileno=ctl_fd)
     try:
         ctl.send(json.dumps(packet).encode())

@@ -33,7 +33,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from . import isolation, linux, run_process, sandbox
+from . import isolation, linux, run_process, runtime_view, sandbox
 from .protocol import IsolationReport, RunnerLimits
 from .wire import encode_frame, recv_frame, send_frame
 
@@ -125,7 +125,7 @@ class TemplateProcess:
 
     def _try_full_isolation(self, unknown: list[str]) -> IsolationReport | str:
         package_dir = os.path.join(self.config.project_root, self.config.hidden_package)
-        hidden = [package_dir, *_editable_install_files()]
+        hidden = [package_dir, *runtime_view.editable_install_files(sys.path)]
         try:
             cuda = self.config.cuda or {}
             stage = sandbox.prepare_stage(
@@ -318,15 +318,6 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except OSError:
         pass
-
-
-def _editable_install_files() -> list[str]:
-    """The files `pip install -e` puts in site-packages: the finder names the project's path."""
-    found = []
-    for entry in sys.path:
-        if os.path.basename(entry) in ("site-packages", "dist-packages") and os.path.isdir(entry):
-            found += [os.path.join(entry, name) for name in os.listdir(entry) if name.startswith("__editable__")]
-    return sorted(found)
 
 
 def _forget_the_command_line(raw_config: dict[str, Any]) -> None:

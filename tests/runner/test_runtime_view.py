@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.runner.runtime_view import VIEW_ROOT, ViewPlan, plan_view
+from app.runner.runtime_view import VIEW_ROOT, ViewPlan, plan_view, view_packet
 
 BASE = "/usr"
 
@@ -24,7 +24,7 @@ def test_a_checkout_binds_its_virtualenv_and_the_package_alone() -> None:
         python=VIEW_ROOT + "/venv/bin/python3",
         import_root=VIEW_ROOT + "/code",
     )
-    assert "alice" not in repr(plan.to_packet())
+    assert "alice" not in repr(view_packet(plan.import_root))
 
 
 def test_a_copy_installed_in_a_virtualenv_is_found_through_the_virtualenv() -> None:
